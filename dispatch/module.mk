@@ -1,0 +1,1 @@
+# dispatch/: no sources yet; later modules add theirs to LIB_SRCS here.

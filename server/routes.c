@@ -1,0 +1,31 @@
+/*
+ * server/routes.c
+ *	  The route table: every resource of every listener, as data.
+ *
+ * NOTES
+ *	  The HTTP core checks method, caller role, request content type and
+ *	  body size from this table before a handler runs.  Rows are grouped by
+ *	  listener; tests/server/test_http.c walks the table for duplicates,
+ *	  missing handlers and invalid roles.  This file is where server/ meets
+ *	  the protocol modules, as nginx's module list does.
+ */
+#include "http.h"
+
+#include "admin.h"
+#include "protocols/sep2/dcap.h"
+
+#define CERT HTTP_ROLE_ALL_CERT
+#define ANON HTTP_ROLE_ANON
+
+const http_route http_routes[] = {
+	/* IEEE 2030.5 */
+	{HTTP_SEP2, "GET", "/dcap", sep2_dcap_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/tm", sep2_tm_get, CERT, HTTP_CT_NONE, 0},
+
+	/* health and metrics */
+	{HTTP_ADMIN, "GET", "/healthz", admin_healthz, ANON, HTTP_CT_NONE, 0},
+	{HTTP_ADMIN, "GET", "/readyz", admin_readyz, ANON, HTTP_CT_NONE, 0},
+	{HTTP_ADMIN, "GET", "/metrics", admin_metrics, ANON, HTTP_CT_NONE, 0},
+};
+
+const size_t http_nroutes = sizeof(http_routes) / sizeof(http_routes[0]);

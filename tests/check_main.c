@@ -1,0 +1,118 @@
+/*
+ * tests/check_main.c
+ *	  Runs every Check suite, or the ones named on the command line.
+ *
+ * NOTES
+ *	  "check_dermsd config identity" runs two suites.  The exit status is
+ *	  non-zero when any test failed.  Check's own summary line is printed
+ *	  last by srunner_run_all.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/suites.h"
+
+typedef Suite *(*suite_fn) (void);
+
+static const struct
+{
+	const char *name;
+	suite_fn	fn;
+}			suites[] = {
+	{"arena", arena_suite},
+	{"config", config_suite},
+	{"identity", identity_suite},
+	{"pki", pki_suite},
+	{"http", http_suite},
+	{"migrate", migrate_suite},
+	{"integration", integration_suite},
+};
+
+#define NSUITES (sizeof(suites) / sizeof(suites[0]))
+
+const char *
+test_pg_conninfo(void)
+{
+	const char *s = getenv("DERMS_TEST_PG");
+
+	return (s && *s) ? s : NULL;
+}
+
+const char *
+test_spec_dir(void)
+{
+	const char *s = getenv("DERMS_SPEC_DIR");
+
+	return (s && *s) ? s : "../shared/spec";
+}
+
+const char *
+test_build_dir(void)
+{
+	const char *s = getenv("DERMS_BUILD");
+
+	return (s && *s) ? s : "build";
+}
+
+void
+test_skip(const char *what, const char *why)
+{
+	printf("SKIP: %s: %s\n", what, why);
+	fprintf(stderr, "SKIP: %s: %s\n", what, why);
+	fflush(stdout);
+}
+
+char *
+test_mkdtemp(const char *tag)
+{
+	const char *root = getenv("DERMS_TEST_TMP");
+	char	   *path;
+
+	if (root == NULL || *root == '\0')
+		root = "/tmp";
+	if (asprintf(&path, "%s/%s.XXXXXX", root, tag) < 0)
+		return NULL;
+	if (mkdtemp(path) == NULL)
+	{
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+int
+main(int argc, char **argv)
+{
+	SRunner    *sr = NULL;
+	int			failed;
+
+	for (size_t i = 0; i < NSUITES; i++)
+	{
+		int			wanted = (argc < 2);
+
+		for (int j = 1; j < argc; j++)
+			if (strcmp(argv[j], suites[i].name) == 0)
+				wanted = 1;
+		if (!wanted)
+			continue;
+		if (sr == NULL)
+			sr = srunner_create(suites[i].fn());
+		else
+			srunner_add_suite(sr, suites[i].fn());
+	}
+	if (sr == NULL)
+	{
+		fprintf(stderr, "check_dermsd: no suite matches; suites are:");
+		for (size_t i = 0; i < NSUITES; i++)
+			fprintf(stderr, " %s", suites[i].name);
+		fprintf(stderr, "\n");
+		return 2;
+	}
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,445 @@
+/*
+ * tests/integration/test_integration.c
+ *	  dermsd end to end: real processes, real certificates, real
+ *	  PostgreSQL, real TLS clients.
+ *
+ * NOTES
+ *	  Each test starts its own dermsd on free loopback ports with its own
+ *	  database and PKI (tests/integration/harness.c).  Without the test
+ *	  cluster (DERMS_TEST_PG) every test prints SKIP.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "harness.h"
+#include "server/pki.h"
+#include "tests/suites.h"
+
+#define SEP2_CT "application/sep+xml"
+
+static it_server srv;
+
+/* Prepare and start; false (after a SKIP line) when there is no cluster. */
+static bool
+up(void)
+{
+	const char *why[1] = {"could not prepare"};
+
+	if (!it_prepare(&srv, why))
+	{
+		if (test_pg_conninfo() == NULL)
+		{
+			test_skip("integration", why[0]);
+			return false;
+		}
+		ck_abort_msg("harness setup failed: %s", why[0]);
+	}
+	if (!it_start(&srv))
+	{
+		it_run("cat '%s' >&2", srv.log);
+		ck_abort_msg("dermsd did not become ready");
+	}
+	return true;
+}
+
+static void
+down(void)
+{
+	it_cleanup(&srv);
+}
+
+static void
+dump_log(void)
+{
+	it_run("tail -n 40 '%s' >&2", srv.log);
+}
+
+static long
+dcap_status(const char *cert)
+{
+	it_response r = it_https(&srv, srv.sep2_port, "GET", "/dcap", cert, IT_TLS_CSIP,
+							 NULL, NULL);
+	long		st = r.status;
+
+	it_response_free(&r);
+	return st;
+}
+
+/* Validate an XML document against sep.xsd with xmllint; SKIP if absent. */
+static void
+check_sep2_schema(const char *doc, size_t len)
+{
+	char		xsd[1024], file[1024];
+	struct stat st;
+	FILE	   *f;
+
+	snprintf(xsd, sizeof(xsd), "%s/sep2/sep.xsd", test_spec_dir());
+	if (stat(xsd, &st) != 0)
+	{
+		test_skip("sep.xsd validation", "spec file not found (set DERMS_SPEC_DIR)");
+		return;
+	}
+	snprintf(file, sizeof(file), "%s/doc.xml", srv.dir);
+	f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fwrite(doc, 1, len, f);
+	fclose(f);
+	ck_assert_msg(it_run("xmllint --noout --nonet --schema '%s' '%s' 2>&1", xsd, file) == 0,
+				  "document not valid against sep.xsd: %.*s", (int) len, doc);
+}
+
+START_TEST(test_device_gets_dcap)
+{
+	it_response r;
+
+	if (!up())
+		return;
+	r = it_https(&srv, srv.sep2_port, "GET", "/dcap", "device-demo", IT_TLS_CSIP, NULL, NULL);
+	ck_assert_msg(r.curl_rc == 0, "curl error %d", r.curl_rc);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.headers, "Content-Type: application/sep+xml"));
+	ck_assert_ptr_nonnull(strstr(r.headers, "Content-Length: "));
+	ck_assert_ptr_nonnull(strstr(r.body, "<DeviceCapability"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	r = it_https(&srv, srv.sep2_port, "GET", "/tm", "device-demo", IT_TLS_CSIP, NULL, NULL);
+	ck_assert_int_eq(r.status, 200);
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* aggregator and operator certificates get through too */
+	ck_assert_int_eq(dcap_status("aggregator-demo"), 200);
+	ck_assert_int_eq(dcap_status("operator-demo"), 200);
+	down();
+}
+END_TEST
+
+START_TEST(test_bad_requests)
+{
+	it_response r;
+
+	if (!up())
+		return;
+	/* unknown path: 404 */
+	r = it_https(&srv, srv.sep2_port, "GET", "/nope", "device-demo", IT_TLS_CSIP, NULL, NULL);
+	ck_assert_int_eq(r.status, 404);
+	it_response_free(&r);
+	/* wrong method: 405 with Allow */
+	r = it_https(&srv, srv.sep2_port, "POST", "/dcap", "device-demo", IT_TLS_CSIP,
+				 SEP2_CT, "<x/>");
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_ptr_nonnull(strstr(r.headers, "Allow: GET"));
+	it_response_free(&r);
+	/* a body where none is taken: 400 */
+	r = it_https(&srv, srv.sep2_port, "GET", "/dcap", "device-demo", IT_TLS_CSIP,
+				 SEP2_CT, "<x/>");
+	ck_assert_int_eq(r.status, 400);
+	it_response_free(&r);
+	/* the service keeps serving */
+	ck_assert_int_eq(dcap_status("device-demo"), 200);
+	down();
+}
+END_TEST
+
+START_TEST(test_tls_refusals)
+{
+	it_response r;
+	pki_issued	it;
+	derms_err	err;
+	char		path[1024];
+
+	if (!up())
+		return;
+
+	/* no client certificate */
+	r = it_https(&srv, srv.sep2_port, "GET", "/dcap", NULL, IT_TLS_CSIP, NULL, NULL);
+	ck_assert_msg(r.curl_rc != 0 && r.status == 0, "no cert: curl %d status %ld",
+				  r.curl_rc, r.status);
+	it_response_free(&r);
+
+	/* a certificate from a CA the server does not trust */
+	ck_assert_int_eq(pki_self_signed_client(srv.pki, "stranger", &it, &err), DERMS_OK);
+	r = it_https(&srv, srv.sep2_port, "GET", "/dcap", "stranger", IT_TLS_CSIP, NULL, NULL);
+	ck_assert_msg(r.curl_rc != 0 && r.status == 0, "unknown CA: curl %d status %ld",
+				  r.curl_rc, r.status);
+	it_response_free(&r);
+
+	/* a revoked certificate: valid chain, revoked in the database */
+	ck_assert_int_eq(pki_issue(srv.pki, "dev-revoked", PKI_DEVICE, &it, &err), DERMS_OK);
+	ck_assert_int_eq(dcap_status("dev-revoked"), 200);
+	snprintf(path, sizeof(path), "%s/dev-revoked.pem", srv.pki);
+	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert revoke %s >/dev/null", test_build_dir(),
+							srv.conf, path), 0);
+	r = it_https(&srv, srv.sep2_port, "GET", "/dcap", "dev-revoked", IT_TLS_CSIP, NULL, NULL);
+	ck_assert_msg(r.curl_rc != 0 && r.status == 0, "revoked: curl %d status %ld",
+				  r.curl_rc, r.status);
+	it_response_free(&r);
+
+	/* a TLS 1.3-only client */
+	r = it_https(&srv, srv.sep2_port, "GET", "/dcap", "device-demo", IT_TLS_13_ONLY, NULL, NULL);
+	ck_assert_msg(r.curl_rc != 0 && r.status == 0, "TLS 1.3: curl %d status %ld",
+				  r.curl_rc, r.status);
+	it_response_free(&r);
+
+	/* a GCM-only client */
+	r = it_https(&srv, srv.sep2_port, "GET", "/dcap", "device-demo", IT_TLS_GCM_ONLY, NULL, NULL);
+	ck_assert_msg(r.curl_rc != 0 && r.status == 0, "GCM: curl %d status %ld",
+				  r.curl_rc, r.status);
+	it_response_free(&r);
+
+	/* and the legitimate device still gets in */
+	ck_assert_int_eq(dcap_status("device-demo"), 200);
+
+	/* the VTN listener speaks modern TLS */
+	r = it_https(&srv, srv.vtn_port, "GET", "/nothing", NULL, IT_TLS_13_ONLY, NULL, NULL);
+	ck_assert_msg(r.curl_rc == 0, "vtn TLS 1.3: curl %d", r.curl_rc);
+	ck_assert_int_eq(r.status, 404);
+	ck_assert_ptr_nonnull(strstr(r.headers, "application/problem+json"));
+	it_response_free(&r);
+	down();
+}
+END_TEST
+
+START_TEST(test_worker_restart)
+{
+	pid_t		before[8], after[8];
+	int			nb, na;
+	it_response r;
+
+	if (!up())
+		return;
+	nb = it_children(srv.pid, "dermsd-sep2", before, 8);
+	ck_assert_int_eq(nb, 2);
+	ck_assert_int_eq(kill(before[0], SIGKILL), 0);
+	ck_assert_msg(IT_WAIT(!it_pid_alive(before[0]), 5000), "worker did not die");
+	ck_assert_msg(IT_WAIT((na = it_children(srv.pid, "dermsd-sep2", after, 8)) == 2 &&
+						  after[0] != before[0] && after[1] != before[0], 10000),
+				  "sep2 worker not restarted");
+	/* the restarted pool serves; several requests reach both workers */
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(dcap_status("device-demo"), 200);
+	ck_assert(it_pid_alive(srv.pid));
+	r = it_admin_get(&srv, "/metrics");
+	ck_assert_ptr_nonnull(strstr(r.body, "dermsd_worker_restarts_total{role=\"sep2\"} 1"));
+	it_response_free(&r);
+	{
+		char		line[256];
+		char		cmd[1200];
+		FILE	   *p;
+		bool		found = false;
+
+		snprintf(cmd, sizeof(cmd), "grep -c 'sep2 worker (pid %d) was terminated by signal 9' '%s'",
+				 (int) before[0], srv.log);
+		p = popen(cmd, "r");
+		if (p && fgets(line, sizeof(line), p))
+			found = atoi(line) == 1;
+		if (p)
+			pclose(p);
+		ck_assert_msg(found, "death of the worker not logged with pid and signal");
+	}
+	down();
+}
+END_TEST
+
+START_TEST(test_sighup_keeps_old_config)
+{
+	it_response r;
+	FILE	   *f;
+	char	   *good = NULL;
+	size_t		goodlen = 0;
+
+	if (!up())
+		return;
+	/* break the file: the running configuration must stay */
+	f = fopen(srv.conf, "r");
+	ck_assert_ptr_nonnull(f);
+	{
+		char		chunk[4096];
+		size_t		n;
+		FILE	   *m = open_memstream(&good, &goodlen);
+
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			fwrite(chunk, 1, n, m);
+		fclose(m);
+	}
+	fclose(f);
+	f = fopen(srv.conf, "a");
+	fprintf(f, "[sep2]\nport = not-a-port\n");
+	fclose(f);
+	kill(srv.pid, SIGHUP);
+	ck_assert_msg(IT_WAIT(it_run("grep -q 'keeping the current one' '%s'", srv.log) == 0, 5000),
+				  "broken reload not reported");
+	ck_assert(it_pid_alive(srv.pid));
+	ck_assert_int_eq(dcap_status("device-demo"), 200);
+	r = it_admin_get(&srv, "/metrics");
+	ck_assert_ptr_nonnull(strstr(r.body, "dermsd_config_reload_failures_total 1"));
+	it_response_free(&r);
+
+	/* a certificate that cannot be loaded is refused too */
+	f = fopen(srv.conf, "w");
+	fwrite(good, 1, goodlen, f);
+	fprintf(f, "\n[log]\n");
+	fclose(f);
+	{
+		char		bad[1024];
+
+		snprintf(bad, sizeof(bad), "%s/pki/sep2-server.pem", srv.dir);
+		it_run("cp '%s' '%s.orig' && echo garbage > '%s'", bad, bad, bad);
+		kill(srv.pid, SIGHUP);
+		ck_assert_msg(IT_WAIT(it_run("grep -c 'keeping the current one' '%s' | grep -q 2", srv.log) == 0,
+							  5000), "unusable certificate not refused");
+		ck_assert_int_eq(dcap_status("device-demo"), 200);
+		it_run("mv '%s.orig' '%s'", bad, bad);
+	}
+
+	/* a valid file reloads */
+	f = fopen(srv.conf, "w");
+	fwrite(good, 1, goodlen, f);
+	fclose(f);
+	free(good);
+	kill(srv.pid, SIGHUP);
+	ck_assert_msg(IT_WAIT(it_run("grep -q 'configuration reloaded' '%s'", srv.log) == 0, 5000),
+				  "valid reload not done");
+	ck_assert_msg(IT_WAIT(dcap_status("device-demo") == 200, 5000), "not serving after reload");
+	down();
+}
+END_TEST
+
+START_TEST(test_sigterm_clean_exit)
+{
+	pid_t		kids[32];
+	int			n, st;
+
+	if (!up())
+		return;
+	n = it_children(srv.pid, NULL, kids, 32);
+	ck_assert_int_ge(n, 4);		/* admin, 2 sep2, vtn, dispatch, notify */
+	st = it_stop(&srv, SIGTERM, 10);
+	ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+				  "supervisor exit status %d", st);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(IT_WAIT(!it_pid_alive(kids[i]), 3000), "worker %d left behind",
+					  (int) kids[i]);
+	ck_assert_int_ne(it_run("grep -q 'killing them' '%s'", srv.log), 0);
+	down();
+}
+END_TEST
+
+START_TEST(test_no_orphans)
+{
+	pid_t		kids[32];
+	int			n;
+
+	if (!up())
+		return;
+	n = it_children(srv.pid, NULL, kids, 32);
+	ck_assert_int_ge(n, 4);
+	kill(srv.pid, SIGKILL);
+	waitpid(srv.pid, NULL, 0);
+	srv.pid = 0;
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(IT_WAIT(!it_pid_alive(kids[i]), 8000), "worker %d orphaned",
+					  (int) kids[i]);
+	down();
+}
+END_TEST
+
+START_TEST(test_database_restart)
+{
+	const char *ctl = getenv("DERMS_TEST_PGCTL");
+	it_response r;
+	pid_t		pid;
+
+	if (!up())
+		return;
+	if (ctl == NULL)
+	{
+		test_skip("database restart", "DERMS_TEST_PGCTL not set");
+		down();
+		return;
+	}
+	pid = srv.pid;
+	r = it_admin_get(&srv, "/readyz");
+	ck_assert_int_eq(r.status, 200);
+	it_response_free(&r);
+
+	ck_assert_int_eq(it_run("deploy/pgcluster.sh stop '%s' >/dev/null 2>&1", ctl), 0);
+	ck_assert_msg(IT_WAIT(({ it_response x = it_admin_get(&srv, "/readyz");
+							 long s = x.status; it_response_free(&x); s == 503; }), 10000),
+				  "readyz did not go red");
+	ck_assert_int_eq(it_run("deploy/pgcluster.sh start '%s' >/dev/null 2>&1", ctl), 0);
+	ck_assert_msg(IT_WAIT(({ it_response x = it_admin_get(&srv, "/readyz");
+							 long s = x.status; it_response_free(&x); s == 200; }), 20000),
+				  "readyz did not go green again");
+	/* same supervisor, and requests work again */
+	ck_assert_int_eq(srv.pid, pid);
+	ck_assert(it_pid_alive(pid));
+	ck_assert_msg(IT_WAIT(dcap_status("device-demo") == 200, 10000), "device not served");
+	down();
+}
+END_TEST
+
+START_TEST(test_metrics_and_health)
+{
+	it_response r;
+
+	if (!up())
+		return;
+	ck_assert_int_eq(dcap_status("device-demo"), 200);
+	r = it_admin_get(&srv, "/healthz");
+	ck_assert_int_eq(r.status, 200);
+	it_response_free(&r);
+	r = it_admin_get(&srv, "/metrics");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body,
+								 "dermsd_http_requests_total{listener=\"sep2\",method=\"GET\",route=\"/dcap\",status=\"200\"} 1"));
+	ck_assert_ptr_nonnull(strstr(r.body, "dermsd_http_request_duration_seconds_count{listener=\"sep2\"} 1"));
+	ck_assert_ptr_nonnull(strstr(r.body, "dermsd_db_connections "));
+	it_response_free(&r);
+	r = it_admin_get(&srv, "/readyz");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "sep2 workers: 2/2 ready"));
+	it_response_free(&r);
+	down();
+}
+END_TEST
+
+static void
+teardown(void)
+{
+	if (srv.dir)
+	{
+		dump_log();
+		it_cleanup(&srv);
+	}
+}
+
+Suite *
+integration_suite(void)
+{
+	Suite	   *s = suite_create("integration");
+	TCase	   *tc = tcase_create("dermsd");
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_device_gets_dcap);
+	tcase_add_test(tc, test_bad_requests);
+	tcase_add_test(tc, test_tls_refusals);
+	tcase_add_test(tc, test_worker_restart);
+	tcase_add_test(tc, test_sighup_keeps_old_config);
+	tcase_add_test(tc, test_sigterm_clean_exit);
+	tcase_add_test(tc, test_no_orphans);
+	tcase_add_test(tc, test_metrics_and_health);
+	tcase_add_test(tc, test_database_restart);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,36 @@
+/*
+ * tests/suites.h
+ *	  Every Check suite in the tree; tests/check_main.c runs them.
+ */
+#ifndef DERMS_TESTS_SUITES_H
+#define DERMS_TESTS_SUITES_H
+
+#include <check.h>
+
+Suite	   *arena_suite(void);
+Suite	   *config_suite(void);
+Suite	   *identity_suite(void);
+Suite	   *pki_suite(void);
+Suite	   *http_suite(void);
+Suite	   *migrate_suite(void);
+Suite	   *integration_suite(void);
+
+/*
+ * Environment the runner (tests/run.sh) provides:
+ *   DERMS_TEST_PG       conninfo of a private PostgreSQL cluster, or unset
+ *   DERMS_TEST_PGCTL    "DIR" of that cluster for restart tests
+ *   DERMS_SPEC_DIR      published specs (default ../shared/spec)
+ *   DERMS_BUILD         the build directory holding dermsd and dermsctl
+ * A test that needs one that is absent prints "SKIP: ..." and passes.
+ */
+const char *test_pg_conninfo(void);
+const char *test_spec_dir(void);
+const char *test_build_dir(void);
+
+/* Print a visible SKIP line (stderr and stdout). */
+void		test_skip(const char *what, const char *why);
+
+/* Make a fresh private directory under the test temp root; new string. */
+char	   *test_mkdtemp(const char *tag);
+
+#endif							/* DERMS_TESTS_SUITES_H */
