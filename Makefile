@@ -50,6 +50,8 @@ DERMSD_OBJS   := $(call obj,$(DERMSD_SRCS))
 DERMSCTL_OBJS := $(call obj,$(DERMSCTL_SRCS))
 TEST_OBJS     := $(call obj,$(TEST_SRCS))
 BENCH_OBJS    := $(call obj,$(BENCH_SRCS))
+# every tests/bench/NAME.c is a program of its own: $(BUILD)/bench/NAME
+BENCH_BINS    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 ALL_OBJS := $(LIB_OBJS) $(DERMSD_OBJS) $(DERMSCTL_OBJS) $(TEST_OBJS) $(BENCH_OBJS)
 
 .PHONY: all deps test check-asan bench run install clean tests-build bench-build
@@ -74,7 +76,8 @@ $(BUILD)/dermsctl: $(DERMSCTL_OBJS) $(BUILD)/libdermsd.a
 $(BUILD)/check_dermsd: $(TEST_OBJS) $(BUILD)/libdermsd.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
-$(BUILD)/bench_dermsd: $(BENCH_OBJS) $(BUILD)/libdermsd.a
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libdermsd.a
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Installs missing Debian packages (apt-get, only when something is missing).
@@ -92,7 +95,7 @@ check-asan: deps
 	@CK_FORK=no ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
 
-bench-build: all $(BUILD)/bench_dermsd
+bench-build: all $(BENCH_BINS)
 
 bench: deps
 	@$(MAKE) --no-print-directory bench-build

@@ -1,1 +1,2 @@
-# dispatch/: no sources yet; later modules add theirs to LIB_SRCS here.
+# dispatch/: the fleet dispatch optimizer.  Uses server/ only.
+LIB_SRCS += $(wildcard dispatch/*.c)

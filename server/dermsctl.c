@@ -27,10 +27,12 @@
 #include <openssl/x509.h>
 
 #include "config.h"
+#include "dispatch/ctl.h"
 #include "identity.h"
 #include "log.h"
 #include "migrate.h"
 #include "pki.h"
+#include "settlement/ctl.h"
 #include "version.h"
 
 typedef struct ctl_opts
@@ -48,6 +50,8 @@ static int	cmd_migrate(ctl_opts *o, int argc, char **argv);
 static int	cmd_pki(ctl_opts *o, int argc, char **argv);
 static int	cmd_cert(ctl_opts *o, int argc, char **argv);
 static int	cmd_status(ctl_opts *o, int argc, char **argv);
+static int	cmd_dispatch(ctl_opts *o, int argc, char **argv);
+static int	cmd_settle(ctl_opts *o, int argc, char **argv);
 
 static const struct
 {
@@ -63,6 +67,8 @@ static const struct
 	 "  cert list\n"
 	 "  cert revoke FILE|LFDI [--reason TEXT]"},
 	{"status", cmd_status, "status                       database, migrations, certificates, readiness"},
+	{"dispatch", cmd_dispatch, "dispatch ...                 fleet dispatch (dermsctl dispatch --help)"},
+	{"settle", cmd_settle, "settle ...                   settlement (dermsctl settle --help)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -692,6 +698,22 @@ cmd_status(ctl_opts *o, int argc, char **argv)
 	if (o->have_cfg && admin_get(&o->cfg, "/readyz") != 200)
 		rc = 1;
 	return rc;
+}
+
+/* ---- modules with their own command-line front ends ---- */
+
+static int
+cmd_dispatch(ctl_opts *o, int argc, char **argv)
+{
+	(void) o;
+	return dispatch_ctl_main(argc, argv);
+}
+
+static int
+cmd_settle(ctl_opts *o, int argc, char **argv)
+{
+	(void) o;
+	return settle_ctl_main(argc, argv);
 }
 
 int

@@ -96,5 +96,7 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
-	return supervisor_run(&cfg);
+	c = supervisor_run(&cfg);
+	config_free(&cfg);
+	return c;
 }

@@ -357,6 +357,7 @@ start_slot(derms_config *cfg, int i)
 			}
 		}
 		code = r->main(cfg, &env);
+		config_free(cfg);		/* a role may have taken it over: then empty */
 		exit(code);
 	}
 

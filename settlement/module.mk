@@ -1,1 +1,2 @@
-# settlement/: no sources yet; later modules add theirs to LIB_SRCS here.
+# settlement/: FERC Order 2222 settlement.  Uses server/ only.
+LIB_SRCS += $(wildcard settlement/*.c)

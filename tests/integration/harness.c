@@ -116,7 +116,7 @@ create_database(it_server *s)
 }
 
 bool
-it_prepare(it_server *s, const char *why_skip[1])
+it_prepare(it_server *s, const char *extra, const char *why_skip[1])
 {
 	pki_result	res;
 	derms_err	err;
@@ -161,6 +161,9 @@ it_prepare(it_server *s, const char *why_skip[1])
 			"[supervisor]\nshutdown_timeout_s = 5\n"
 			"[log]\nlevel = info\n",
 			s->conninfo, s->sep2_port, s->vtn_port, s->admin_port);
+	if (extra)
+		fputs(extra, f);
+	s->extra_conf = extra;
 	fclose(f);
 	/* schema_dir is relative to the config file: link the repository's */
 	{
@@ -214,7 +217,13 @@ it_start(it_server *s)
 			dup2(fd, STDOUT_FILENO);
 			close(fd);
 		}
-		unsetenv("NOTIFY_SOCKET");
+		if (s->notify_socket)
+		{
+			setenv("NOTIFY_SOCKET", s->notify_socket, 1);
+			setenv("WATCHDOG_USEC", "400000", 1);
+		}
+		else
+			unsetenv("NOTIFY_SOCKET");
 		execl(bin, "dermsd", "-c", s->conf, (char *) NULL);
 		_exit(127);
 	}
@@ -275,6 +284,7 @@ it_cleanup(it_server *s)
 	free(s->log);
 	free(s->pki);
 	free(s->conninfo);
+	free(s->notify_socket);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -21,6 +21,8 @@ typedef struct it_server
 	int			vtn_port;
 	int			admin_port;
 	pid_t		pid;			/* supervisor, 0 when not running */
+	const char *extra_conf;		/* appended to dermsd.conf, may be NULL */
+	char	   *notify_socket;	/* NOTIFY_SOCKET for dermsd, may be NULL */
 } it_server;
 
 /* TLS client profiles */
@@ -41,8 +43,9 @@ typedef struct it_response
 	char	   *headers;		/* raw response headers, malloc'd */
 } it_response;
 
-/* Set up PKI, database and config in a fresh directory; false to skip. */
-bool		it_prepare(it_server *s, const char *why_skip[1]);
+/* Set up PKI, database and config in a fresh directory; false to skip.
+ * extra (may be NULL) is appended to the generated configuration. */
+bool		it_prepare(it_server *s, const char *extra, const char *why_skip[1]);
 bool		it_start(it_server *s);		/* start and wait for /readyz 200 */
 int			it_stop(it_server *s, int sig, int timeout_s);	/* exit status */
 void		it_cleanup(it_server *s);

@@ -8,7 +8,11 @@
  *	  database and PKI (tests/integration/harness.c).  Without the test
  *	  cluster (DERMS_TEST_PG) every test prints SKIP.
  */
+#include <arpa/inet.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +32,11 @@ static it_server srv;
 
 /* Prepare and start; false (after a SKIP line) when there is no cluster. */
 static bool
-up(void)
+up_with(const char *extra)
 {
 	const char *why[1] = {"could not prepare"};
 
-	if (!it_prepare(&srv, why))
+	if (!it_prepare(&srv, extra, why))
 	{
 		if (test_pg_conninfo() == NULL)
 		{
@@ -47,6 +51,12 @@ up(void)
 		ck_abort_msg("dermsd did not become ready");
 	}
 	return true;
+}
+
+static bool
+up(void)
+{
+	return up_with(NULL);
 }
 
 static void
@@ -412,6 +422,204 @@ START_TEST(test_metrics_and_health)
 }
 END_TEST
 
+/* Plain HTTP to the 2030.5 port behind a TLS-terminating proxy. */
+static long
+proxied_status(const char *source, const char *lfdi)
+{
+	CURL	   *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char		url[128], hdr[128];
+	long		st = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/dcap", srv.sep2_port);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_INTERFACE, source);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (lfdi)
+	{
+		snprintf(hdr, sizeof(hdr), "X-Client-LFDI: %s", lfdi);
+		h = curl_slist_append(h, hdr);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	}
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return st;
+}
+
+START_TEST(test_trusted_proxy)
+{
+	static const char lfdi[] = "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5";
+
+	if (!up_with("[sep2]\ntls = false\ntrusted_proxies = 127.0.0.2\n"))
+		return;
+	/* from the proxy: the header is the identity */
+	ck_assert_int_eq(proxied_status("127.0.0.2", lfdi), 200);
+	/* from anyone else: the header is ignored, so there is no identity */
+	ck_assert_int_eq(proxied_status("127.0.0.1", lfdi), 403);
+	/* from the proxy without the header, or with a malformed one */
+	ck_assert_int_eq(proxied_status("127.0.0.2", NULL), 403);
+	ck_assert_int_eq(proxied_status("127.0.0.2", "not-an-lfdi"), 400);
+	/* a revoked LFDI is refused through the proxy too */
+	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert revoke %s/device-demo.pem >/dev/null",
+							test_build_dir(), srv.conf, srv.pki), 0);
+	{
+		char		dev[41];
+		FILE	   *p;
+		char		cmd[1200];
+
+		snprintf(cmd, sizeof(cmd), "%s/dermsctl -c %s cert list | awk '$3 == \"device\" {print $1}'",
+				 test_build_dir(), srv.conf);
+		p = popen(cmd, "r");
+		ck_assert_ptr_nonnull(p);
+		ck_assert_ptr_nonnull(fgets(dev, sizeof(dev), p));
+		pclose(p);
+		ck_assert_int_eq(proxied_status("127.0.0.2", dev), 403);
+	}
+	down();
+}
+END_TEST
+
+START_TEST(test_header_timeout)
+{
+	struct sockaddr_in sa;
+	int			fd;
+	char		b;
+	struct pollfd pfd;
+	int			pr;
+
+	if (!up_with("[http]\nheader_timeout_s = 1\n"))
+		return;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t) srv.admin_port);
+	sa.sin_addr.s_addr = htonl(0x7f000001);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	/* send nothing: the server must hang up after about a second */
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pr = poll(&pfd, 1, 6000);
+	ck_assert_msg(pr == 1, "connection still open after 6 s");
+	ck_assert_int_le(read(fd, &b, 1), 0);
+	close(fd);
+	/* the listener still serves */
+	{
+		it_response r = it_admin_get(&srv, "/healthz");
+
+		ck_assert_int_eq(r.status, 200);
+		it_response_free(&r);
+	}
+	down();
+}
+END_TEST
+
+/* Read datagrams from fd for up to ms, appending them to acc. */
+static void
+notify_read(int fd, char *acc, size_t acclen, int ms)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+
+	for (int waited = 0; waited < ms; waited += 50)
+	{
+		char		buf[512];
+		ssize_t		n;
+
+		if (poll(&pfd, 1, 50) != 1)
+			continue;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n > 0)
+		{
+			buf[n] = '\0';
+			strncat(acc, buf, acclen - strlen(acc) - 2);
+			strcat(acc, "\n");
+		}
+	}
+}
+
+START_TEST(test_sd_notify)
+{
+	const char *why[1] = {"could not prepare"};
+	struct sockaddr_un sun;
+	char		acc[8192] = "";
+	int			fd;
+
+	if (!it_prepare(&srv, NULL, why))
+	{
+		if (test_pg_conninfo() == NULL)
+		{
+			test_skip("integration", why[0]);
+			return;
+		}
+		ck_abort_msg("harness setup failed");
+	}
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/notify.sock", srv.dir);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *) &sun, sizeof(sun)), 0);
+	srv.notify_socket = strdup(sun.sun_path);
+	ck_assert(it_start(&srv));
+	notify_read(fd, acc, sizeof(acc), 1500);
+	ck_assert_msg(strstr(acc, "READY=1") != NULL, "no READY: %s", acc);
+	ck_assert_msg(strstr(acc, "WATCHDOG=1") != NULL, "no WATCHDOG: %s", acc);
+	kill(srv.pid, SIGHUP);
+	notify_read(fd, acc, sizeof(acc), 1000);
+	ck_assert_msg(strstr(acc, "RELOADING=1") != NULL, "no RELOADING: %s", acc);
+	ck_assert_int_eq(WEXITSTATUS(it_stop(&srv, SIGTERM, 10)), 0);
+	notify_read(fd, acc, sizeof(acc), 200);
+	ck_assert_msg(strstr(acc, "STOPPING=1") != NULL, "no STOPPING: %s", acc);
+	close(fd);
+	down();
+}
+END_TEST
+
+START_TEST(test_dermsctl_status_and_list)
+{
+	FILE	   *p;
+	char		cmd[1200], out[8192] = "";
+	size_t		n;
+	int			st;
+
+	if (!up())
+		return;
+	snprintf(cmd, sizeof(cmd), "%s/dermsctl -c %s cert list", test_build_dir(), srv.conf);
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\tdevice\t-\tvalid\t"));
+	ck_assert_ptr_nonnull(strstr(out, "\taggregator\tagg1\tvalid\t"));
+	ck_assert_ptr_nonnull(strstr(out, "\toperator\tutility\tvalid\t"));
+
+	snprintf(cmd, sizeof(cmd), "%s/dermsctl -c %s status", test_build_dir(), srv.conf);
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	ck_assert_msg(WEXITSTATUS(st) == 0, "status exit %d: %s", WEXITSTATUS(st), out);
+	ck_assert_ptr_nonnull(strstr(out, "migration 0001_init.sql: applied"));
+	ck_assert_ptr_nonnull(strstr(out, "dermsd /readyz: 200"));
+
+	/* bad invocations are refused with a usage error, not a crash */
+	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert register /nonexistent --role device 2>/dev/null",
+							test_build_dir(), srv.conf), 1);
+	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert register %s/device-demo.pem --role king 2>/dev/null",
+							test_build_dir(), srv.conf, srv.pki), 2);
+	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert revoke ABC 2>/dev/null",
+							test_build_dir(), srv.conf), 2);
+	ck_assert_int_eq(it_run("%s/dermsctl frobnicate 2>/dev/null", test_build_dir()), 2);
+	/* the audit trail recorded the registrations and stays intact */
+	ck_assert_int_eq(it_run("psql -qAt '%s' -c 'SELECT count(*) FROM audit_log' | grep -qx 3",
+							srv.conninfo), 0);
+	ck_assert_int_eq(it_run("psql -qAt '%s' -c 'SELECT audit_verify() IS NULL' | grep -qx t",
+							srv.conninfo), 0);
+	down();
+}
+END_TEST
+
 static void
 teardown(void)
 {
@@ -439,6 +647,10 @@ integration_suite(void)
 	tcase_add_test(tc, test_sigterm_clean_exit);
 	tcase_add_test(tc, test_no_orphans);
 	tcase_add_test(tc, test_metrics_and_health);
+	tcase_add_test(tc, test_trusted_proxy);
+	tcase_add_test(tc, test_header_timeout);
+	tcase_add_test(tc, test_sd_notify);
+	tcase_add_test(tc, test_dermsctl_status_and_list);
 	tcase_add_test(tc, test_database_restart);
 	suite_add_tcase(s, tc);
 	return s;
