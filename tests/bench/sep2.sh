@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# tests/bench/sep2.sh -- load on the IEEE 2030.5 listener (run by tests/bench.sh).
+# A private cluster and dermsd on free loopback ports, then $BUILD/bench/sep2_load
+# in "new" (handshake per request) and "keep" (connection reuse) modes, each
+# three times; the median of the three runs' medians is what to quote.
+set -euo pipefail
+: "${ROOT:?}" "${BUILD:?}"
+tmp=$(mktemp -d /tmp/dermsd-bench.XXXXXX)
+chmod 755 "$tmp"
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	"$ROOT/deploy/pgcluster.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+PGCLUSTER_FAST=1 "$ROOT/deploy/pgcluster.sh" init "$tmp/pg" >/dev/null
+"$ROOT/deploy/pgcluster.sh" start "$tmp/pg" >/dev/null
+conninfo=$("$ROOT/deploy/pgcluster.sh" conninfo "$tmp/pg")
+"$BUILD/dermsctl" pki init --dir "$tmp/pki" >/dev/null
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+p1=$(port); p2=$(port); p3=$(port)
+cat > "$tmp/dermsd.conf" <<CONF
+[database]
+conninfo = "$conninfo"
+schema_dir = $ROOT/schema
+[sep2]
+port = $p1
+workers = 2
+cert_file = pki/sep2-server.pem
+key_file = pki/sep2-server.key
+ca_file = pki/trust.pem
+[vtn]
+port = $p2
+cert_file = pki/vtn-server.pem
+key_file = pki/vtn-server.key
+[admin]
+port = $p3
+[log]
+level = warning
+CONF
+"$BUILD/dermsctl" -c "$tmp/dermsd.conf" migrate >/dev/null
+"$BUILD/dermsctl" -c "$tmp/dermsd.conf" cert register "$tmp/pki/device-demo.pem" --role device >/dev/null
+"$BUILD/dermsd" -c "$tmp/dermsd.conf" 2>"$tmp/dermsd.log" &
+pid=$!
+for _ in $(seq 100); do
+	curl -sf "http://127.0.0.1:$p3/readyz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+url="https://127.0.0.1:$p1/dcap"
+args=("$tmp/pki/device-demo.pem" "$tmp/pki/device-demo.key" "$tmp/pki/ca.pem")
+# CPU seconds the server's workers used (utime + stime), to separate the
+# server's cost per request from the clients' on this shared machine.
+server_cpu() {
+	local ticks=0 p
+	for p in $(pgrep -P "$pid"); do
+		ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$ticks"
+}
+hz=$(getconf CLK_TCK)
+load() {
+	local n=$1 mode=$2 c0 c1
+	c0=$(server_cpu)
+	"$BUILD/bench/sep2_load" "$url" "${args[@]}" "$n" 4 "$mode"
+	c1=$(server_cpu)
+	awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$n" -v m="$mode" \
+		'BEGIN { printf "bench: sep2: mode=%s server CPU %.3f ms per request\n", m, t * 1000 / hz / n }'
+}
+for run in 1 2 3; do
+	load 2000 new
+	load 20000 keep
+done
