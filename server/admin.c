@@ -180,6 +180,12 @@ admin_metrics(http_request *req)
 		fprintf(f, "dermsd_tls_handshakes_refused_total{listener=\"%s\"} %llu\n",
 				listener_label[l], (unsigned long long) m->tls_refused[l]);
 
+	fprintf(f, "# HELP dermsd_tls_resumed_requests_total Requests on TLS sessions resumed from a session ticket.\n"
+			"# TYPE dermsd_tls_resumed_requests_total counter\n");
+	for (int l = 0; l < METRICS_LISTENERS; l++)
+		fprintf(f, "dermsd_tls_resumed_requests_total{listener=\"%s\"} %llu\n",
+				listener_label[l], (unsigned long long) m->tls_resumed_requests[l]);
+
 	fprintf(f, "# HELP dermsd_db_connections Open database connections of all workers.\n"
 			"# TYPE dermsd_db_connections gauge\n"
 			"dermsd_db_connections %lld\n"

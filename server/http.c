@@ -15,6 +15,12 @@
  *	  configured trust anchors and refuses certificates revoked in the
  *	  certificates table, so such clients fail the handshake.
  *
+ *	  Sessions resume with TLS session tickets under one key made by the
+ *	  supervisor before forking, so a device reconnecting to another worker
+ *	  skips the public-key operations.  A resumed session runs no verify
+ *	  callback, so revocation is checked again for every request (through
+ *	  the identity cache) and a revoked certificate gets 403.
+ *
  *	  Certificate-to-role mappings are cached per process for
  *	  sep2.identity_cache_s seconds (a revocation takes effect within that
  *	  time; 0 disables the cache).
@@ -79,6 +85,9 @@ static idcache_entry idcache[IDCACHE_SIZE];
  * process; a reload replaces them). */
 static db  *verify_db;
 static int	verify_cache_s;
+
+/* session-ticket key, shared by all workers (made before fork) */
+static gnutls_datum_t ticket_key = {NULL, 0};
 
 static const char *const listener_names[HTTP_NLISTENERS] = {
 	[HTTP_SEP2] = "sep2", [HTTP_VTN] = "vtn", [HTTP_ADMIN] = "admin",
@@ -233,6 +242,20 @@ verify_client_cert(gnutls_session_t session)
 	return 0;
 }
 
+derms_rc
+http_tls_tickets_init(derms_err *err)
+{
+	int			rc;
+
+	if (ticket_key.data != NULL)
+		return DERMS_OK;
+	rc = gnutls_session_ticket_key_generate(&ticket_key);
+	if (rc < 0)
+		return derms_err_set(err, DERMS_ETLS, "could not make the TLS session-ticket key: %s",
+							 gnutls_strerror(rc));
+	return DERMS_OK;
+}
+
 static void
 notify_connection(void *cls, struct MHD_Connection *connection,
 				  void **socket_context, enum MHD_ConnectionNotificationCode toe)
@@ -246,10 +269,13 @@ notify_connection(void *cls, struct MHD_Connection *connection,
 	/* the headers must arrive within the header timeout */
 	MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT,
 							  (unsigned int) s->cfg->http_header_timeout_s);
-	if (!s->require_cert)
-		return;
 	ci = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (ci == NULL || ci->tls_session == NULL)
+		return;
+	if (ticket_key.data != NULL)
+		gnutls_session_ticket_enable_server((gnutls_session_t) ci->tls_session,
+											&ticket_key);
+	if (!s->require_cert)
 		return;
 	gnutls_certificate_server_set_request((gnutls_session_t) ci->tls_session,
 										  GNUTLS_CERT_REQUIRE);
@@ -345,6 +371,8 @@ resolve_identity(http_server *s, struct MHD_Connection *conn,
 		{
 			req->who.has_cert = true;
 			have = true;
+			if (gnutls_session_is_resumed((gnutls_session_t) ci->tls_session))
+				METRICS_ADD(tls_resumed_requests[s->kind], 1);
 		}
 	}
 	if (!have)

@@ -174,4 +174,11 @@ void		http_server_stop(http_server *s);
 /* Drop cached certificate-to-role mappings (after a reload). */
 void		http_identity_cache_clear(void);
 
+/*
+ * Make the TLS session-ticket key.  Called once by the supervisor before
+ * it forks, so every worker of a listener can resume the sessions any
+ * other worker issued.
+ */
+derms_rc	http_tls_tickets_init(derms_err *err);
+
 #endif							/* DERMS_HTTP_H */

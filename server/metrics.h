@@ -51,6 +51,7 @@ typedef struct metrics_shared
 	uint64_t	latency_sum_us[METRICS_LISTENERS];
 	uint64_t	latency_count[METRICS_LISTENERS];
 	uint64_t	tls_refused[METRICS_LISTENERS];
+	uint64_t	tls_resumed_requests[METRICS_LISTENERS];
 	int64_t		db_connections;	/* gauge */
 	uint64_t	db_connects;
 	uint64_t	db_connect_errors;

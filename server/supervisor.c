@@ -560,7 +560,7 @@ supervisor_run(derms_config *cfg)
 	supervisor_pid = getpid();
 	log_init("supervisor");
 	log_set_level(cfg->log_level);
-	if (metrics_init(&err) != DERMS_OK)
+	if (metrics_init(&err) != DERMS_OK || http_tls_tickets_init(&err) != DERMS_OK)
 	{
 		log_msg(LOG_ERR, "%s", err.msg);
 		return DERMS_EXIT_FAILURE;

@@ -68,7 +68,22 @@ load() {
 	awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$n" -v m="$mode" \
 		'BEGIN { printf "bench: sep2: mode=%s server CPU %.3f ms per request\n", m, t * 1000 / hz / n }'
 }
+# Handshakes alone with openssl s_time: full ECDHE-ECDSA handshakes against
+# session-ticket resumption (curl offers no tickets, so it cannot show this).
+handshakes() {
+	local mode=$1 c0 c1 n
+	c0=$(server_cpu)
+	n=$(openssl s_time -connect "127.0.0.1:$p1" -tls1_2 -cipher ECDHE-ECDSA-AES128-CCM8 \
+		-cert "${args[0]}" -key "${args[1]}" -CAfile "${args[2]}" "-$mode" -time 4 2>/dev/null |
+		awk '/connections in [0-9]+ real seconds/ {print $1}')
+	c1=$(server_cpu)
+	awk -v n="${n:-0}" -v t=$((c1 - c0)) -v hz="$hz" -v m="$mode" \
+		'BEGIN { printf "bench: sep2: handshakes mode=%s: %.0f connections/s, server CPU %.3f ms per connection\n",
+		         m, n / 4, (n ? t * 1000 / hz / n : 0) }'
+}
 for run in 1 2 3; do
 	load 2000 new
 	load 20000 keep
+	handshakes new
+	handshakes reuse
 done

@@ -620,6 +620,81 @@ START_TEST(test_dermsctl_status_and_list)
 }
 END_TEST
 
+/*
+ * One request over openssl s_client (curl does not offer session tickets):
+ * writes the session to sess_out or resumes sess_in, returns the output.
+ */
+static char *
+s_client_get(const char *cert, const char *key, const char *sess_opt, const char *sess_file)
+{
+	char		cmd[4096];
+	char	   *out = malloc(65536);
+	FILE	   *p;
+	size_t		n;
+
+	snprintf(cmd, sizeof(cmd),
+			 "printf 'GET /dcap HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
+			 "timeout 10 openssl s_client -ign_eof -connect 127.0.0.1:%d -tls1_2 "
+			 "-cipher ECDHE-ECDSA-AES128-CCM8 -cert '%s' -key '%s' -CAfile '%s/ca.pem' "
+			 "%s '%s' 2>&1",
+			 srv.sep2_port, cert, key, srv.pki, sess_opt, sess_file);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	n = fread(out, 1, 65535, p);
+	out[n] = '\0';
+	pclose(p);
+	return out;
+}
+
+START_TEST(test_session_resumption)
+{
+	pki_issued	it;
+	derms_err	err;
+	char		sess[1024];
+	char	   *out;
+
+	if (!up())
+		return;
+	ck_assert_int_eq(pki_issue(srv.pki, "dev-resume", PKI_DEVICE, &it, &err), DERMS_OK);
+	snprintf(sess, sizeof(sess), "%s/session.pem", srv.dir);
+
+	out = s_client_get(it.cert_path, it.key_path, "-sess_out", sess);
+	ck_assert_msg(strstr(out, "New, TLSv1.2, Cipher is ECDHE-ECDSA-AES128-CCM8") &&
+				  strstr(out, "HTTP/1.1 200"), "first connection: %s", out);
+	free(out);
+
+	/* a new connection resumes the session, on whichever worker takes it */
+	out = s_client_get(it.cert_path, it.key_path, "-sess_in", sess);
+	ck_assert_msg(strstr(out, "Reused, TLSv1.2") && strstr(out, "HTTP/1.1 200"),
+				  "resumption: %s", out);
+	free(out);
+
+	/* revoked: a resumed session skips the handshake's verification, so
+	 * the request itself is refused */
+	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert revoke %s >/dev/null", test_build_dir(),
+							srv.conf, it.cert_path), 0);
+	out = s_client_get(it.cert_path, it.key_path, "-sess_in", sess);
+	ck_assert_msg(strstr(out, "Reused, TLSv1.2") && strstr(out, "HTTP/1.1 403"),
+				  "revoked on a resumed session: %s", out);
+	free(out);
+	{
+		it_response r = it_admin_get(&srv, "/metrics");
+
+		ck_assert_ptr_nonnull(strstr(r.body, "dermsd_tls_resumed_requests_total{listener=\"sep2\"} 2"));
+		it_response_free(&r);
+	}
+	/* and a fresh handshake fails */
+	{
+		it_response r = it_https(&srv, srv.sep2_port, "GET", "/dcap", "dev-resume",
+								 IT_TLS_CSIP, NULL, NULL);
+
+		ck_assert_int_eq(r.status, 0);
+		it_response_free(&r);
+	}
+	down();
+}
+END_TEST
+
 static void
 teardown(void)
 {
@@ -647,6 +722,7 @@ integration_suite(void)
 	tcase_add_test(tc, test_sigterm_clean_exit);
 	tcase_add_test(tc, test_no_orphans);
 	tcase_add_test(tc, test_metrics_and_health);
+	tcase_add_test(tc, test_session_resumption);
 	tcase_add_test(tc, test_trusted_proxy);
 	tcase_add_test(tc, test_header_timeout);
 	tcase_add_test(tc, test_sd_notify);
