@@ -76,6 +76,7 @@ typedef struct idcache_entry
 	unsigned	role;
 	int64_t		tenant_id;
 	bool		revoked;
+	bool		registered;		/* a row exists in certificates */
 	time_t		fetched;
 } idcache_entry;
 
@@ -177,6 +178,7 @@ identity_lookup(db *dbh, int cache_s, const char *lfdi, idcache_entry *out,
 		out->role = HTTP_ROLE_DEVICE;
 	else
 	{
+		out->registered = true;
 		out->role = role_from_name(PQgetvalue(r, 0, 0));
 		out->tenant_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 		out->revoked = PQgetvalue(r, 0, 2)[0] == 't';
@@ -201,18 +203,23 @@ session_identity(gnutls_session_t session, derms_identity *id)
 }
 
 /*
- * GnuTLS verify callback for the 2030.5 listener: chain to the trust
- * anchors, then revocation.  A database outage does not fail the
- * handshake; the request is then answered 503 instead.
+ * GnuTLS verify callback: chain to the trust anchors, then revocation.  On
+ * the 2030.5 listener a certificate is required; on the VTN listener (with
+ * a trust file configured) one is optional, but verified when presented.
+ * A database outage does not fail the handshake; the request is then
+ * answered 503 instead.
  */
 static int
-verify_client_cert(gnutls_session_t session)
+verify_peer(gnutls_session_t session, bool required, http_listener_kind kind)
 {
 	unsigned int status = 0;
+	unsigned int npeers = 0;
 	derms_identity id;
 	idcache_entry ent;
 	int			rc;
 
+	if (!required && gnutls_certificate_get_peers(session, &npeers) == NULL)
+		return 0;
 	rc = gnutls_certificate_verify_peers2(session, &status);
 	if (rc < 0 || status != 0)
 	{
@@ -224,22 +231,34 @@ verify_client_cert(gnutls_session_t session)
 		log_msg(LOG_INFO, "client certificate refused: %s",
 				rc < 0 ? gnutls_strerror(rc) : (txt.data ? (char *) txt.data : "invalid"));
 		gnutls_free(txt.data);
-		METRICS_ADD(tls_refused[HTTP_SEP2], 1);
+		METRICS_ADD(tls_refused[kind], 1);
 		return GNUTLS_E_CERTIFICATE_ERROR;
 	}
 	if (!session_identity(session, &id))
 	{
-		METRICS_ADD(tls_refused[HTTP_SEP2], 1);
+		METRICS_ADD(tls_refused[kind], 1);
 		return GNUTLS_E_CERTIFICATE_ERROR;
 	}
 	if (identity_lookup(verify_db, verify_cache_s, id.lfdi, &ent, NULL) == DERMS_OK &&
 		ent.revoked)
 	{
 		log_msg(LOG_INFO, "client certificate refused: LFDI %s is revoked", id.lfdi);
-		METRICS_ADD(tls_refused[HTTP_SEP2], 1);
+		METRICS_ADD(tls_refused[kind], 1);
 		return GNUTLS_E_CERTIFICATE_ERROR;
 	}
 	return 0;
+}
+
+static int
+verify_required(gnutls_session_t session)
+{
+	return verify_peer(session, true, HTTP_SEP2);
+}
+
+static int
+verify_optional(gnutls_session_t session)
+{
+	return verify_peer(session, false, HTTP_VTN);
 }
 
 derms_rc
@@ -275,12 +294,14 @@ notify_connection(void *cls, struct MHD_Connection *connection,
 	if (ticket_key.data != NULL)
 		gnutls_session_ticket_enable_server((gnutls_session_t) ci->tls_session,
 											&ticket_key);
-	if (!s->require_cert)
-		return;
+	if (s->trust_pem == NULL)
+		return;					/* client certificates are not used here */
 	gnutls_certificate_server_set_request((gnutls_session_t) ci->tls_session,
-										  GNUTLS_CERT_REQUIRE);
+										  s->require_cert ? GNUTLS_CERT_REQUIRE
+										  : GNUTLS_CERT_REQUEST);
 	gnutls_session_set_verify_function((gnutls_session_t) ci->tls_session,
-									   verify_client_cert);
+									   s->require_cert ? verify_required
+									   : verify_optional);
 }
 
 static bool
@@ -394,6 +415,12 @@ resolve_identity(http_server *s, struct MHD_Connection *conn,
 	if (ent.role == 0)
 	{
 		*why = "certificate has an unknown role";
+		return 403;
+	}
+	if (!ent.registered && s->kind != HTTP_SEP2)
+	{
+		/* only IEEE 2030.5 treats any certificate of the chain as a device */
+		*why = "certificate is not registered";
 		return 403;
 	}
 	req->who.role = ent.role;
@@ -867,8 +894,9 @@ http_server_start(http_listener_kind kind, int listen_fd,
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
 
-	if (kind == HTTP_SEP2)
+	if (tls)
 	{
+		/* one TLS listener per process: the verify callback's handles */
 		verify_db = dbh;
 		verify_cache_s = cfg->sep2_identity_cache_s;
 	}

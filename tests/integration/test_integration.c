@@ -218,6 +218,37 @@ START_TEST(test_tls_refusals)
 }
 END_TEST
 
+START_TEST(test_vtn_optional_client_cert)
+{
+	it_response r;
+	pki_issued	it;
+	derms_err	err;
+
+	if (!up_with("[vtn]\nca_file = pki/trust.pem\n"))
+		return;
+	/* no certificate: the handshake completes (tokens are the VTN's way) */
+	r = it_https(&srv, srv.vtn_port, "GET", "/nothing", NULL, IT_TLS_DEFAULT, NULL, NULL);
+	ck_assert_msg(r.curl_rc == 0 && r.status == 404, "no cert: curl %d status %ld",
+				  r.curl_rc, r.status);
+	it_response_free(&r);
+	/* a registered aggregator certificate */
+	r = it_https(&srv, srv.vtn_port, "GET", "/nothing", "aggregator-demo", IT_TLS_DEFAULT, NULL, NULL);
+	ck_assert_msg(r.curl_rc == 0 && r.status == 404, "aggregator: curl %d status %ld",
+				  r.curl_rc, r.status);
+	it_response_free(&r);
+	/* a presented certificate is verified: an unknown CA fails the handshake */
+	ck_assert_int_eq(pki_self_signed_client(srv.pki, "stranger", &it, &err), DERMS_OK);
+	r = it_https(&srv, srv.vtn_port, "GET", "/nothing", "stranger", IT_TLS_DEFAULT, NULL, NULL);
+	ck_assert_msg(r.curl_rc != 0 && r.status == 0, "stranger: curl %d status %ld",
+				  r.curl_rc, r.status);
+	it_response_free(&r);
+	r = it_admin_get(&srv, "/metrics");
+	ck_assert_ptr_nonnull(strstr(r.body, "dermsd_tls_handshakes_refused_total{listener=\"vtn\"} 1"));
+	it_response_free(&r);
+	down();
+}
+END_TEST
+
 START_TEST(test_worker_restart)
 {
 	pid_t		before[8], after[8];
@@ -717,6 +748,7 @@ integration_suite(void)
 	tcase_add_test(tc, test_device_gets_dcap);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_tls_refusals);
+	tcase_add_test(tc, test_vtn_optional_client_cert);
 	tcase_add_test(tc, test_worker_restart);
 	tcase_add_test(tc, test_sighup_keeps_old_config);
 	tcase_add_test(tc, test_sigterm_clean_exit);
