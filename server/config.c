@@ -1425,6 +1425,60 @@ config_restart_changes(const derms_config *old_cfg,
 	}
 }
 
+derms_rc
+config_keep_restart(derms_config *next, const derms_config *cur, derms_err *err)
+{
+	assert(next != NULL && cur != NULL);
+	for (size_t i = 0; i < CONFIG_NSETTINGS; i++)
+	{
+		const config_setting *s = &config_settings[i];
+
+		if (s->reload != CONFIG_RESTART ||
+			config_types[s->type].equal(cur, next, s))
+			continue;
+		switch (s->type)
+		{
+			case CONFIG_INT:
+			case CONFIG_LEVEL:
+				*(int *) field(next, s) = *(const int *) cfield(cur, s);
+				break;
+			case CONFIG_BOOL:
+				*(bool *) field(next, s) = *(const bool *) cfield(cur, s);
+				break;
+			case CONFIG_STRING:
+			case CONFIG_PATH:
+			case CONFIG_ADDRESS:
+				{
+					const char *v = *(char *const *) cfield(cur, s);
+					char	   *dup = NULL;
+
+					if (v != NULL && (dup = strdup(v)) == NULL)
+						return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+					release_string(next, s);
+					*(char **) field(next, s) = dup;
+				}
+				break;
+			case CONFIG_ADDRLIST:
+				{
+					char *const *from = cfield(cur, s);
+					char	  **to = field(next, s);
+					int			n = *(const int *) ((const char *) cur + s->count_offset);
+					int		   *count = (int *) ((char *) next + s->count_offset);
+
+					release_addrlist(next, s);
+					for (int k = 0; k < n; k++)
+					{
+						if ((to[k] = strdup(from[k])) == NULL)
+							return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+						*count = k + 1;
+					}
+				}
+				break;
+		}
+	}
+	return DERMS_OK;
+}
+
 /* Write s as a double-quoted value. */
 static void
 write_quoted(FILE *out, const char *s)

@@ -104,6 +104,13 @@ void		config_restart_changes(const derms_config *old_cfg,
 								   const derms_config *new_cfg,
 								   char *buf, size_t buflen);
 
+/*
+ * Give next the current values of the RESTART-class settings that differ
+ * (a reload takes over only what can change without a restart).
+ */
+derms_rc	config_keep_restart(derms_config *next, const derms_config *cur,
+								derms_err *err);
+
 /* Write every setting with its default, type, bounds and reload class, as
  * the documented example file (deploy/dermsd.conf.example). */
 void		config_write_example(FILE *out);

@@ -517,13 +517,14 @@ reload(derms_config *cfg)
 	if (changed[0])
 		log_msg(LOG_WARNING, "settings that need a restart changed and keep their old values until then: %s",
 				changed);
-	/* keep restart-class values: only the reloadable part is taken over by
-	 * the workers, which re-read the file themselves */
-	next.sep2.workers = cfg->sep2.workers;
-	next.vtn.workers = cfg->vtn.workers;
-	next.dispatch_workers = cfg->dispatch_workers;
-	next.notify_workers = cfg->notify_workers;
-	next.db_migrate = cfg->db_migrate;
+	if (config_keep_restart(&next, cfg, &err) != DERMS_OK)
+	{
+		log_msg(LOG_ERR, "configuration not reloaded, keeping the current one: %s", err.msg);
+		config_free(&next);
+		METRICS_ADD(reload_failures, 1);
+		sd_notify(0, "READY=1");
+		return;
+	}
 	config_free(cfg);
 	*cfg = next;
 	log_set_level(cfg->log_level);

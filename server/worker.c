@@ -86,15 +86,24 @@ worker_sleep(const sigset_t *oldmask, int ms)
 	ppoll(NULL, 0, &ts, oldmask);
 }
 
-/* Re-read the configuration file into *out; false (logged) when invalid. */
+/*
+ * Re-read the configuration file into *out, keeping cur's values of the
+ * settings that need a restart; false (logged) when invalid.
+ */
 static bool
-config_reread(const char *path, derms_config *out)
+config_reread(const char *path, const derms_config *cur, derms_config *out)
 {
 	derms_err	err;
 
 	if (config_load(path, out, &err) != DERMS_OK)
 	{
 		log_msg(LOG_ERR, "could not read the configuration: %s", err.msg);
+		return false;
+	}
+	if (config_keep_restart(out, cur, &err) != DERMS_OK)
+	{
+		log_msg(LOG_ERR, "could not apply the configuration: %s", err.msg);
+		config_free(out);
 		return false;
 	}
 	return true;
@@ -190,7 +199,7 @@ http_worker(http_listener_kind kind, derms_config *cfg0, const worker_env *env)
 			derms_config ncfg;
 
 			w_hup = 0;
-			if (config_reread(env->config_path, &ncfg))
+			if (config_reread(env->config_path, &cur->cfg, &ncfg))
 			{
 				generation *next;
 				int			slot = -1;

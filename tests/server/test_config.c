@@ -947,6 +947,20 @@ START_TEST(test_restart_changes)
 	}
 	config_restart_changes(&a, &b, small, 0);	/* nothing written */
 
+	/* a reload keeps the restart-class values and takes the rest */
+	ck_assert_int_eq(config_keep_restart(&b, &a, NULL), DERMS_OK);
+	config_restart_changes(&a, &b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(b.sep2.port, a.sep2.port);
+	ck_assert_int_eq(b.vtn.workers, a.vtn.workers);
+	ck_assert_int_eq(b.db_migrate, a.db_migrate);
+	ck_assert_str_eq(b.admin.address, a.admin.address);
+	ck_assert_str_eq(b.db_schema_dir, a.db_schema_dir);
+	ck_assert_str_eq(b.db_conninfo, "dbname=other");
+	ck_assert_int_eq(b.http_body_max, 4096);
+	ck_assert_int_eq(b.log_level, LOG_DEBUG);
+	ck_assert_int_eq(b.sep2_nproxies, 1);
+
 	config_free(&a);
 	config_free(&b);
 	free(changed);
