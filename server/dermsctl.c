@@ -458,12 +458,7 @@ cert_revoke(ctl_opts *o, const char *arg, const char *reason)
 			return 1;
 		}
 	}
-	else if (identity_lfdi_valid(arg))
-	{
-		for (int i = 0; i < 40; i++)
-			id.lfdi[i] = (char) ((arg[i] >= 'a' && arg[i] <= 'f') ? arg[i] - 32 : arg[i]);
-	}
-	else
+	else if (!identity_from_lfdi(arg, &id))
 	{
 		fail("\"%s\" is neither a readable certificate file nor a 40-digit LFDI", arg);
 		return 2;

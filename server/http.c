@@ -307,7 +307,6 @@ notify_connection(void *cls, struct MHD_Connection *connection,
 static bool
 addr_is_trusted_proxy(const derms_config *cfg, const struct sockaddr *sa)
 {
-	char		host[INET6_ADDRSTRLEN];
 	unsigned char want[16], got[16];
 	int			fam = sa->sa_family;
 	size_t		len;
@@ -324,7 +323,6 @@ addr_is_trusted_proxy(const derms_config *cfg, const struct sockaddr *sa)
 	}
 	else
 		return false;
-	(void) host;
 	for (int i = 0; i < cfg->sep2_nproxies; i++)
 	{
 		if (inet_pton(fam, cfg->sep2_proxies[i], want) == 1 &&
@@ -366,18 +364,11 @@ resolve_identity(http_server *s, struct MHD_Connection *conn,
 
 			if (h != NULL)
 			{
-				char		up[41];
-
-				if (!identity_lfdi_valid(h))
+				if (!identity_from_lfdi(h, &req->who.id))
 				{
 					*why = "proxy identity header is not a 40-digit LFDI";
 					return 400;
 				}
-				for (int i = 0; i < 40; i++)
-					up[i] = (char) ((h[i] >= 'a' && h[i] <= 'f') ? h[i] - 32 : h[i]);
-				up[40] = '\0';
-				memcpy(req->who.id.lfdi, up, sizeof(up));
-				req->who.id.sfdi = identity_sfdi_from_lfdi_hex(up);
 				req->who.via_proxy = true;
 				have = true;
 			}

@@ -12,6 +12,7 @@
 #include "identity.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -119,6 +120,18 @@ identity_lfdi_valid(const char *s)
 		if (identity_hex_value(s[i]) < 0)
 			return false;		/* also stops at an early NUL */
 	return s[i] == '\0';
+}
+
+bool
+identity_from_lfdi(const char *lfdi, derms_identity *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!identity_lfdi_valid(lfdi))
+		return false;
+	for (int i = 0; i < IDENTITY_LFDI_HEX_LEN; i++)
+		out->lfdi[i] = (char) toupper((unsigned char) lfdi[i]);
+	out->sfdi = identity_sfdi_from_lfdi_hex(out->lfdi);
+	return true;
 }
 
 uint64_t

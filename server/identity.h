@@ -68,4 +68,11 @@ int			identity_sfdi_check_digit(uint64_t sfdi_without_check);
 /* True when s is exactly 40 hex digits (either case) and nothing else. */
 bool		identity_lfdi_valid(const char *s);
 
+/*
+ * An identity known only by its LFDI (from a trusted proxy's header or an
+ * operator's command line): lfdi upper-cased, sfdi derived, fingerprint
+ * empty.  False when lfdi is not 40 hex digits.
+ */
+bool		identity_from_lfdi(const char *lfdi, derms_identity *out);
+
 #endif							/* DERMS_IDENTITY_H */

@@ -197,6 +197,22 @@ START_TEST(test_lfdi_valid)
 }
 END_TEST
 
+START_TEST(test_from_lfdi)
+{
+	derms_identity id;
+
+	/* lower case in, upper case out, SFDI derived (IEEE 2030.5 vector) */
+	ck_assert(identity_from_lfdi("3e4f45ab31edfe5b67e343e5e4562e31984e23e5", &id));
+	ck_assert_str_eq(id.lfdi, "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5");
+	ck_assert_uint_eq(id.sfdi, 167261211391ULL);
+	ck_assert_str_eq(id.fingerprint, "");
+	ck_assert(!identity_from_lfdi("3E4F45AB31EDFE5B67E343E5E4562E31984E23E", &id));
+	ck_assert(!identity_from_lfdi("3E4F45AB31EDFE5B67E343E5E4562E31984E23E5X", &id));
+	ck_assert(!identity_from_lfdi("", &id));
+	ck_assert_str_eq(id.lfdi, "");
+}
+END_TEST
+
 START_TEST(test_lfdi_valid_null)
 {
 	ck_assert(!identity_lfdi_valid(NULL));
@@ -358,6 +374,7 @@ identity_suite(void)
 	tc = tcase_create("lfdi");
 	tcase_add_loop_test(tc, test_lfdi_valid, 0, NELEM(lfdi_cases));
 	tcase_add_test(tc, test_lfdi_valid_null);
+	tcase_add_test(tc, test_from_lfdi);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("certificate");
