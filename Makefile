@@ -118,3 +118,52 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(ALL_OBJS:.o=.d)
+
+# ---- make fuzz: libFuzzer targets, clang-14, build-fuzz/ ----
+# Every tests/fuzz/fuzz_NAME.c is one target, linked with the sources listed
+# in FUZZ_SRCS_fuzz_NAME, and run for FUZZ_SECONDS on a working corpus in
+# build-fuzz/corpus/NAME seeded from tests/fuzz/corpus/NAME (the seeds are
+# never written to).  clang-14 and libclang-rt-14-dev are installed only when
+# a fuzz target is asked for.  Findings land in build-fuzz/fuzz_NAME-*.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build-fuzz
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fno-omit-frame-pointer \
+                -Wno-format-nonliteral -fsanitize=fuzzer,address,undefined -I. \
+                $(shell pkg-config --cflags libxml-2.0 2>/dev/null)
+FUZZ_LIBS    := $(shell pkg-config --libs libxml-2.0 2>/dev/null) -lpthread
+FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRCS_fuzz_sep2_xml := protocols/sep2/xml.c server/arena.c server/err.c
+
+.PHONY: fuzz fuzz-build fuzz-deps
+
+fuzz-deps:
+	@missing=; for p in clang-14 libclang-rt-14-dev; do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	echo "fuzz: installing$$missing"; \
+	if [ "$$(id -u)" -eq 0 ]; then s=; else s=sudo; fi; \
+	$$s apt-get update && $$s env DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y --no-install-recommends $$missing
+
+define FUZZ_RULE
+$(FUZZ_DIR)/$(1): tests/fuzz/$(1).c $(FUZZ_SRCS_$(1)) \
+    $(wildcard $(patsubst %.c,%.h,$(FUZZ_SRCS_$(1)))) | fuzz-deps
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ $$(filter %.c,$$^) $(FUZZ_LIBS)
+endef
+$(foreach f,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(f))))
+
+fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_NAMES); do \
+	  c=$${f#fuzz_}; mkdir -p $(FUZZ_DIR)/corpus/$$c || exit 1; \
+	  dict=; [ -f tests/fuzz/$$c.dict ] && dict=-dict=tests/fuzz/$$c.dict; \
+	  echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_DIR)/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/$$f- $$dict \
+	    $(FUZZ_DIR)/corpus/$$c tests/fuzz/corpus/$$c || exit 1; \
+	done

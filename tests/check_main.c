@@ -27,8 +27,16 @@ static const struct
 	{"identity", identity_suite},
 	{"pki", pki_suite},
 	{"http", http_suite},
+	{"sep2_xml", sep2_xml_suite},
 	{"migrate", migrate_suite},
 	{"integration", integration_suite},
+	{"settle_tz", settle_tz_suite},
+	{"settle_calendar", settle_calendar_suite},
+	{"settle_series", settle_series_suite},
+	{"settle_meter_read", settle_meter_read_suite},
+	{"settle_baseline", settle_baseline_suite},
+	{"settle_perform", settle_perform_suite},
+	{"settle_ctl", settle_ctl_suite},
 };
 
 #define NSUITES (sizeof(suites) / sizeof(suites[0]))

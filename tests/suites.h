@@ -12,8 +12,16 @@ Suite	   *config_suite(void);
 Suite	   *identity_suite(void);
 Suite	   *pki_suite(void);
 Suite	   *http_suite(void);
+Suite	   *sep2_xml_suite(void);
 Suite	   *migrate_suite(void);
 Suite	   *integration_suite(void);
+Suite	   *settle_tz_suite(void);
+Suite	   *settle_calendar_suite(void);
+Suite	   *settle_series_suite(void);
+Suite	   *settle_meter_read_suite(void);
+Suite	   *settle_baseline_suite(void);
+Suite	   *settle_perform_suite(void);
+Suite	   *settle_ctl_suite(void);
 
 /*
  * Environment the runner (tests/run.sh) provides:

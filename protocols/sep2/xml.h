@@ -168,7 +168,7 @@ derms_rc	sep2_xw_finish(sep2_xw *w, const char **out, size_t *len,
 /* ---- list paging ---- */
 
 #define SEP2_MAX_PAGE		100	/* l is clamped to this */
-#define SEP2_DEFAULT_PAGE	1	/* l when absent, as the standard says */
+#define SEP2_DEFAULT_PAGE	1	/* l when absent (the 2030.5 default) */
 
 typedef struct sep2_page
 {
