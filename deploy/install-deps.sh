@@ -18,7 +18,7 @@ PACKAGES=(
 	libpq-dev postgresql-15 postgresql-client-15
 	libssl-dev libxml2-dev libxml2-utils libjansson-dev
 	check libsubunit-dev libsystemd-dev
-	libcurl4-openssl-dev curl openssl ca-certificates
+	libcurl4-openssl-dev curl openssl ca-certificates tzdata
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

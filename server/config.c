@@ -66,6 +66,9 @@
 #define CONFIG_NONEMPTY 0x01	/* an empty value is an error */
 #define CONFIG_FILE		0x02	/* path must name a readable file */
 #define CONFIG_LOOPBACK 0x04	/* address must be 127.0.0.0/8 or ::1 */
+#define CONFIG_TZNAME	0x08	/* an IANA zone in the system tz database */
+
+#define CONFIG_ZONEINFO "/usr/share/zoneinfo"
 
 typedef enum config_type
 {
@@ -153,6 +156,7 @@ static derms_rc parse_level(config_parse *p, const config_setting *s,
 							const char *value);
 static derms_rc parse_addrlist(config_parse *p, const config_setting *s,
 							   const char *value);
+static bool tz_name_known(const char *name);
 static void release_string(derms_config *cfg, const config_setting *s);
 static void release_addrlist(derms_config *cfg, const config_setting *s);
 static bool equal_int(const derms_config *a, const derms_config *b,
@@ -236,6 +240,9 @@ static const config_setting config_settings[] = {
 	{"sep2.identity_cache_s", CONFIG_INT, "30", 0, 3600, 0,
 		CFG_OFF(sep2_identity_cache_s), 0, CONFIG_SIGHUP,
 	"seconds a certificate-to-identity lookup is cached; 0 disables"},
+	{"sep2.time_zone", CONFIG_STRING, "UTC", 0, 0,
+		CONFIG_NONEMPTY | CONFIG_TZNAME, CFG_OFF(sep2_time_zone), 0, CONFIG_SIGHUP,
+	"IANA time zone of the service territory, served in the Time resource"},
 
 	/* [vtn] */
 	LISTENER_ADDRESS(vtn, CONFIG_RESTART,
@@ -632,11 +639,35 @@ parse_string(config_parse *p, const config_setting *s, const char *value)
 	if (*value == '\0' && (s->flags & CONFIG_NONEMPTY))
 		return config_error(p, p->line, DERMS_EPARSE,
 							"empty value for \"%s\"", s->name);
+	if ((s->flags & CONFIG_TZNAME) && !tz_name_known(value))
+		return config_error(p, p->line, DERMS_EINVAL,
+							"unknown time zone \"%s\" for \"%s\": not in the tz database ("
+							CONFIG_ZONEINFO ")", value, s->name);
 	copy = strdup(value);
 	if (copy == NULL)
 		return out_of_memory(p);
 	set_string(p->cfg, s, copy);
 	return DERMS_OK;
+}
+
+/*
+ * Is name an IANA zone the C library can load?  Only names made of the
+ * characters zones use, with no "..", naming a regular file under the tz
+ * database (glibc silently falls back to UTC for unknown names).
+ */
+static bool
+tz_name_known(const char *name)
+{
+	char		path[512];
+	struct stat st;
+
+	if (name[0] == '/' || strstr(name, "..") != NULL ||
+		strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			   "0123456789/_+-") != strlen(name))
+		return false;
+	if (snprintf(path, sizeof(path), "%s/%s", CONFIG_ZONEINFO, name) >= (int) sizeof(path))
+		return false;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static derms_rc

@@ -57,6 +57,7 @@ typedef struct derms_config
 	int			sep2_nproxies;
 	char	   *sep2_proxy_header;	/* header carrying the client's LFDI */
 	int			sep2_identity_cache_s;	/* cert-to-role cache lifetime */
+	char	   *sep2_time_zone; /* IANA zone served in /tm */
 
 	/* [vtn]: the OpenADR VTN and JSON API listener */
 	config_listener vtn;

@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "protocols/sep2/dcap.h"
+#include "protocols/sep2/tm.h"
 
 #define CERT HTTP_ROLE_ALL_CERT
 #define ANON HTTP_ROLE_ANON

@@ -135,6 +135,17 @@ generation_start(http_listener_kind kind, int fd, derms_config *cfg)
 	}
 	g->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
+	if (kind == HTTP_SEP2)
+	{
+		/*
+		 * The 2030.5 Time resource speaks the territory's zone; it is the
+		 * only zone this process uses.  Set before the listener's thread
+		 * starts (on a reload the old thread may still convert a time
+		 * meanwhile; glibc serializes tzset against localtime_r).
+		 */
+		setenv("TZ", g->cfg.sep2_time_zone, 1);
+		tzset();
+	}
 	g->db = db_create(g->cfg.db_conninfo, g->cfg.db_reconnect_max_ms);
 	if (g->db == NULL)
 	{

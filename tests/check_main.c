@@ -28,6 +28,7 @@ static const struct
 	{"pki", pki_suite},
 	{"http", http_suite},
 	{"sep2_xml", sep2_xml_suite},
+	{"sep2_tm", sep2_tm_suite},
 	{"migrate", migrate_suite},
 	{"integration", integration_suite},
 	{"settle_tz", settle_tz_suite},

@@ -13,6 +13,7 @@ Suite	   *identity_suite(void);
 Suite	   *pki_suite(void);
 Suite	   *http_suite(void);
 Suite	   *sep2_xml_suite(void);
+Suite	   *sep2_tm_suite(void);
 Suite	   *migrate_suite(void);
 Suite	   *integration_suite(void);
 Suite	   *settle_tz_suite(void);

@@ -109,7 +109,7 @@ START_TEST(test_device_gets_dcap)
 {
 	it_response r;
 
-	if (!up())
+	if (!up_with("[sep2]\ntime_zone = America/New_York\n"))
 		return;
 	r = it_https(&srv, srv.sep2_port, "GET", "/dcap", "device-demo", IT_TLS_CSIP, NULL, NULL);
 	ck_assert_msg(r.curl_rc == 0, "curl error %d", r.curl_rc);
@@ -122,6 +122,9 @@ START_TEST(test_device_gets_dcap)
 
 	r = it_https(&srv, srv.sep2_port, "GET", "/tm", "device-demo", IT_TLS_CSIP, NULL, NULL);
 	ck_assert_int_eq(r.status, 200);
+	/* the configured zone: Eastern standard time, one hour of DST */
+	ck_assert_ptr_nonnull(strstr(r.body, "<tzOffset>-18000</tzOffset>"));
+	ck_assert_ptr_nonnull(strstr(r.body, "<dstOffset>3600</dstOffset>"));
 	check_sep2_schema(r.body, r.len);
 	it_response_free(&r);
 
