@@ -584,6 +584,10 @@ send_response(struct MHD_Connection *conn, request_ctx *ctx)
 		MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
 	if (req->listener != HTTP_ADMIN)
 		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	/* counted before the client can see the answer, so a scrape that
+	 * follows a response always includes it */
+	metrics_count_request(req->route_index, (int) req->listener, req->status,
+						  now_us() - ctx->start_us);
 	ret = MHD_queue_response(conn, (unsigned int) req->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -600,9 +604,6 @@ request_completed(void *cls, struct MHD_Connection *connection,
 	(void) toe;
 	if (ctx == NULL)
 		return;
-	if (ctx->req.status)
-		metrics_count_request(ctx->req.route_index, (int) ctx->req.listener,
-							  ctx->req.status, now_us() - ctx->start_us);
 	arena_destroy(ctx->req.arena);
 	free(ctx);
 	*con_cls = NULL;

@@ -500,16 +500,16 @@ reload(derms_config *cfg)
 	log_msg(LOG_INFO, "received SIGHUP, reloading configuration \"%s\"", cfg->path);
 	if (config_load(cfg->path, &next, &err) != DERMS_OK)
 	{
+		METRICS_ADD(reload_failures, 1);	/* before the log line tests wait for */
 		log_msg(LOG_ERR, "configuration not reloaded, keeping the current one: %s", err.msg);
-		METRICS_ADD(reload_failures, 1);
 		sd_notify(0, "READY=1");
 		return;
 	}
 	if (supervisor_check_tls(&next, &err) != DERMS_OK)
 	{
+		METRICS_ADD(reload_failures, 1);
 		log_msg(LOG_ERR, "configuration not reloaded, keeping the current one: %s", err.msg);
 		config_free(&next);
-		METRICS_ADD(reload_failures, 1);
 		sd_notify(0, "READY=1");
 		return;
 	}
@@ -519,9 +519,9 @@ reload(derms_config *cfg)
 				changed);
 	if (config_keep_restart(&next, cfg, &err) != DERMS_OK)
 	{
+		METRICS_ADD(reload_failures, 1);
 		log_msg(LOG_ERR, "configuration not reloaded, keeping the current one: %s", err.msg);
 		config_free(&next);
-		METRICS_ADD(reload_failures, 1);
 		sd_notify(0, "READY=1");
 		return;
 	}
