@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "protocols/sep2/dcap.h"
+#include "protocols/sep2/edev.h"
 #include "protocols/sep2/tm.h"
 
 #define CERT HTTP_ROLE_ALL_CERT
@@ -22,6 +23,10 @@ const http_route http_routes[] = {
 	/* IEEE 2030.5 */
 	{HTTP_SEP2, "GET", "/dcap", sep2_dcap_get, CERT, HTTP_CT_NONE, 0},
 	{HTTP_SEP2, "GET", "/tm", sep2_tm_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev", sep2_edev_list_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "POST", "/edev", sep2_edev_list_post, CERT, HTTP_CT_SEP2_XML, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}", sep2_edev_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/rg", sep2_edev_rg_get, CERT, HTTP_CT_NONE, 0},
 
 	/* health and metrics */
 	{HTTP_ADMIN, "GET", "/healthz", admin_healthz, ANON, HTTP_CT_NONE, 0},

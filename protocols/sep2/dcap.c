@@ -21,6 +21,7 @@ sep2_dcap_get(http_request *req)
 	static const char doc[] =
 		"<DeviceCapability xmlns=\"" SEP2_NS "\" href=\"/dcap\" pollRate=\"900\">"
 		"<TimeLink href=\"/tm\"/>"
+		"<EndDeviceListLink href=\"/edev\"/>"
 		"</DeviceCapability>";
 
 	return http_reply(req, 200, SEP2_CT, doc, sizeof(doc) - 1);

@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 
 #include "harness.h"
+#include "server/identity.h"
 #include "server/pki.h"
 #include "tests/suites.h"
 
@@ -131,6 +132,172 @@ START_TEST(test_device_gets_dcap)
 	/* aggregator and operator certificates get through too */
 	ck_assert_int_eq(dcap_status("aggregator-demo"), 200);
 	ck_assert_int_eq(dcap_status("operator-demo"), 200);
+	down();
+}
+END_TEST
+
+static char *
+edev_xml(const derms_identity *id)
+{
+	char	   *x;
+
+	ck_assert_int_ge(asprintf(&x, "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\">"
+							  "<lFDI>%s</lFDI><sFDI>%llu</sFDI><changedTime>0</changedTime>"
+							  "</EndDevice>", id->lfdi, (unsigned long long) id->sfdi), 0);
+	return x;
+}
+
+/* POST an EndDevice; returns the status and copies the Location. */
+static long
+edev_post(const char *cert, const char *body, char *loc, size_t loclen)
+{
+	it_response r = it_https(&srv, srv.sep2_port, "POST", "/edev", cert, IT_TLS_CSIP,
+							 SEP2_CT, body);
+	long		st = r.status;
+	const char *l = strstr(r.headers, "Location: ");
+
+	if (loc)
+	{
+		loc[0] = '\0';
+		if (l)
+			snprintf(loc, loclen, "%.*s", (int) strcspn(l + 10, "\r\n"), l + 10);
+	}
+	it_response_free(&r);
+	return st;
+}
+
+static it_response
+sep2_get(const char *cert, const char *path)
+{
+	return it_https(&srv, srv.sep2_port, "GET", path, cert, IT_TLS_CSIP, NULL, NULL);
+}
+
+START_TEST(test_end_devices)
+{
+	derms_identity me;
+	derms_err	err;
+	pki_issued	fleet[3];
+	char		loc[128], loc2[128], path[256];
+	char	   *x;
+	it_response r;
+
+	if (!up_with("[http]\nbody_max = 2048\n"))
+		return;
+	snprintf(path, sizeof(path), "%s/device-demo.pem", srv.pki);
+	ck_assert_int_eq(identity_from_pem_file(path, &me, &err), DERMS_OK);
+
+	/* nothing registered yet */
+	r = sep2_get("device-demo", "/edev");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"0\""));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* a device registers itself; the retry gets the same answer */
+	x = edev_xml(&me);
+	ck_assert_int_eq(edev_post("device-demo", x, loc, sizeof(loc)), 201);
+	ck_assert_int_eq(strncmp(loc, "/edev/", 6), 0);
+	ck_assert_int_eq(edev_post("device-demo", x, loc2, sizeof(loc2)), 201);
+	ck_assert_str_eq(loc, loc2);
+	free(x);
+	r = sep2_get("device-demo", loc);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, me.lfdi));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+	r = sep2_get("device-demo", "/edev");
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"1\" results=\"1\""));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* an aggregator registers its fleet */
+	for (int i = 0; i < 3; i++)
+	{
+		char		name[32];
+
+		snprintf(name, sizeof(name), "fleet-%d", i);
+		ck_assert_int_eq(pki_issue(srv.pki, name, PKI_DEVICE, &fleet[i], &err), DERMS_OK);
+		x = edev_xml(&fleet[i].id);
+		ck_assert_int_eq(edev_post("aggregator-demo", x, NULL, 0), 201);
+		free(x);
+	}
+	r = sep2_get("aggregator-demo", "/edev?l=2");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"3\" results=\"2\""));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+	r = sep2_get("aggregator-demo", "/edev?s=2&l=10");
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"3\" results=\"1\""));
+	it_response_free(&r);
+	/* the aggregator does not see the self-registered device */
+	r = sep2_get("aggregator-demo", loc);
+	ck_assert_int_eq(r.status, 404);
+	it_response_free(&r);
+	/* a fleet device sees itself only */
+	r = sep2_get("fleet-0", "/edev");
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"1\" results=\"1\""));
+	ck_assert_ptr_nonnull(strstr(r.body, fleet[0].id.lfdi));
+	it_response_free(&r);
+	r = sep2_get("fleet-0", loc);	/* another device's URL: 404 */
+	ck_assert_int_eq(r.status, 404);
+	it_response_free(&r);
+	r = sep2_get("fleet-0", "/edev/999999999");	/* one that does not exist */
+	ck_assert_int_eq(r.status, 404);
+	it_response_free(&r);
+	r = sep2_get("fleet-0", "/edev/x1");
+	ck_assert_int_eq(r.status, 404);
+	it_response_free(&r);
+
+	/* a device may register only itself */
+	x = edev_xml(&fleet[1].id);
+	ck_assert_int_eq(edev_post("device-demo", x, NULL, 0), 403);
+	free(x);
+
+	/* bad requests */
+	{
+		derms_identity bad = me;
+
+		bad.sfdi = me.sfdi + 1;
+		x = edev_xml(&bad);
+		ck_assert_int_eq(edev_post("device-demo", x, NULL, 0), 400);	/* sFDI mismatch */
+		free(x);
+	}
+	ck_assert_int_eq(edev_post("device-demo", "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\">", NULL, 0), 400);
+	ck_assert_int_eq(edev_post("device-demo", "<!DOCTYPE x [<!ENTITY a \"b\">]><EndDevice/>", NULL, 0), 400);
+	ck_assert_int_eq(edev_post("device-demo", "<EndDevice xmlns=\"urn:example\"/>", NULL, 0), 400);
+	r = sep2_get("device-demo", "/edev?l=abc");
+	ck_assert_int_eq(r.status, 400);
+	it_response_free(&r);
+	/* wrong content type: 415 */
+	r = it_https(&srv, srv.sep2_port, "POST", "/edev", "device-demo", IT_TLS_CSIP,
+				 "application/json", "{}");
+	ck_assert_int_eq(r.status, 415);
+	it_response_free(&r);
+	/* larger than http.body_max: 413 */
+	{
+		char	   *big = malloc(4096);
+
+		memset(big, ' ', 4095);
+		big[4095] = '\0';
+		memcpy(big, "<EndDevice", 10);
+		ck_assert_int_eq(edev_post("device-demo", big, NULL, 0), 413);
+		free(big);
+	}
+	/* the pre-2018 namespace is still accepted */
+	x = edev_xml(&me);
+	{
+		char	   *old = strstr(x, "urn:ieee:std:2030.5:ns");
+		char	   *y;
+
+		*old = '\0';
+		ck_assert_int_ge(asprintf(&y, "%shttp://ieee.org/2030.5%s", x,
+								  old + strlen("urn:ieee:std:2030.5:ns")), 0);
+		ck_assert_int_eq(edev_post("device-demo", y, loc2, sizeof(loc2)), 201);
+		ck_assert_str_eq(loc, loc2);
+		free(y);
+	}
+	free(x);
+	ck_assert_int_eq(dcap_status("device-demo"), 200);
 	down();
 }
 END_TEST
@@ -750,6 +917,7 @@ integration_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_device_gets_dcap);
 	tcase_add_test(tc, test_bad_requests);
+	tcase_add_test(tc, test_end_devices);
 	tcase_add_test(tc, test_tls_refusals);
 	tcase_add_test(tc, test_vtn_optional_client_cert);
 	tcase_add_test(tc, test_worker_restart);

@@ -1,0 +1,290 @@
+/*
+ * protocols/sep2/edev.c
+ *	  IEEE 2030.5 EndDevice function set: the EndDeviceList (GET with
+ *	  paging, POST to register), one EndDevice, and its Registration.
+ *
+ * NOTES
+ *	  Runs in sep2 workers; memory comes from the request arena.
+ *	  Visibility: a device certificate sees only the EndDevice whose LFDI
+ *	  is its own; an aggregator sees the devices of its tenant; an operator
+ *	  sees all.  Anything else answers 404, exactly like a URL that does not
+ *	  exist, so ids reveal nothing.
+ *	  Registration (POST) is idempotent: posting the same device again
+ *	  answers 201 with the same Location, so a client that lost the first
+ *	  answer can retry.  The lFDI and sFDI must agree (the sFDI is derived
+ *	  from the lFDI), and a device may register only itself.
+ *	  The list is ordered by sFDI, then id; times are UTC seconds.
+ */
+#include "edev.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocols/sep2/xml.h"
+
+#define SEP2_CT "application/sep+xml"
+#define EDEV_POLL_RATE 900
+
+/* The WHERE clause and its one parameter for what the caller may see. */
+static const char *
+visible(http_request *req, const char **param)
+{
+	switch (req->who.role)
+	{
+		case HTTP_ROLE_DEVICE:
+			*param = req->who.id.lfdi;
+			return "lfdi = $1";
+		case HTTP_ROLE_AGGREGATOR:
+			*param = arena_printf(req->arena, "%" PRId64, req->who.tenant_id);
+			return "tenant_id = $1";
+		default:
+			*param = "";
+			return "$1 = $1";
+	}
+}
+
+static int
+db_error(http_request *req, const derms_err *err)
+{
+	return http_error(req, 503, "database unavailable: %s", err->msg);
+}
+
+/* Write one EndDevice from a row: id, lfdi, sfdi, enabled, changed, has_pin. */
+static void
+write_edev(sep2_xw *w, PGresult *r, int row, bool root)
+{
+	char		href[64];
+	const char *id = PQgetvalue(r, row, 0);
+
+	snprintf(href, sizeof(href), "/edev/%s", id);
+	if (root)
+		sep2_xw_open(w, "EndDevice", "href", href, "subscribable", "0", (char *) NULL);
+	else
+		sep2_xw_open(w, "EndDevice", "href", href, (char *) NULL);
+	sep2_xw_text(w, "lFDI", PQgetvalue(r, row, 1));
+	sep2_xw_text(w, "sFDI", PQgetvalue(r, row, 2));
+	sep2_xw_text(w, "changedTime", PQgetvalue(r, row, 4));
+	sep2_xw_bool(w, "enabled", PQgetvalue(r, row, 3)[0] == 't');
+	if (PQgetvalue(r, row, 5)[0] == 't')
+	{
+		char		rg[80];
+
+		snprintf(rg, sizeof(rg), "/edev/%s/rg", id);
+		sep2_xw_open(w, "RegistrationLink", "href", rg, (char *) NULL);
+		sep2_xw_close(w);
+	}
+	sep2_xw_close(w);
+}
+
+#define EDEV_COLUMNS "id, lfdi, sfdi, enabled, " \
+	"extract(epoch FROM changed_at)::bigint, registration_pin IS NOT NULL"
+
+int
+sep2_edev_list_get(http_request *req)
+{
+	sep2_page	pg;
+	derms_err	err;
+	const char *param;
+	const char *where = visible(req, &param);
+	char	   *sql;
+	char		off[16], lim[16];
+	const char *params[3];
+	PGresult   *count, *rows;
+	uint32_t	all;
+	sep2_xw    *w;
+	const char *doc;
+	size_t		len;
+
+	if (sep2_page_parse(http_query(req, "s"), http_query(req, "a"),
+						http_query(req, "l"), &pg, &err) != DERMS_OK)
+		return http_error(req, 400, "%s", err.msg);
+
+	params[0] = param;
+	sql = arena_printf(req->arena, "SELECT count(*) FROM end_devices WHERE %s", where);
+	count = db_exec(req->db, req->arena, sql, 1, params, NULL, &err);
+	if (count == NULL)
+		return db_error(req, &err);
+	all = (uint32_t) strtoul(PQgetvalue(count, 0, 0), NULL, 10);
+
+	snprintf(off, sizeof(off), "%" PRIu32, pg.start);
+	snprintf(lim, sizeof(lim), "%" PRIu32, pg.limit);
+	params[1] = off;
+	params[2] = lim;
+	sql = arena_printf(req->arena,
+					   "SELECT " EDEV_COLUMNS " FROM end_devices WHERE %s"
+					   " ORDER BY sfdi, id OFFSET $2 LIMIT $3", where);
+	rows = db_exec(req->db, req->arena, sql, 3, params, NULL, &err);
+	if (rows == NULL)
+		return db_error(req, &err);
+
+	w = sep2_xw_new(req->arena);
+	sep2_xw_open(w, "EndDeviceList", "href", "/edev", "subscribable", "0",
+				 (char *) NULL);
+	sep2_xw_list_attrs(w, all, (uint32_t) PQntuples(rows));
+	sep2_xw_attr_int(w, "pollRate", EDEV_POLL_RATE);
+	for (int i = 0; i < PQntuples(rows); i++)
+		write_edev(w, rows, i, false);
+	sep2_xw_close(w);
+	if (sep2_xw_finish(w, &doc, &len, &err) != DERMS_OK)
+		return http_error(req, 500, "%s", err.msg);
+	return http_reply(req, 200, SEP2_CT, doc, len);
+}
+
+/* The visible row for /edev/{id}, or NULL after answering 404/503. */
+static PGresult *
+fetch_visible(http_request *req, int *status)
+{
+	const char *param;
+	const char *where = visible(req, &param);
+	const char *params[2];
+	derms_err	err;
+	PGresult   *r;
+	char	   *end;
+
+	errno = 0;
+	(void) strtoll(req->params[0], &end, 10);
+	if (*end != '\0' || errno != 0 || req->params[0][0] == '-')
+	{
+		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
+		return NULL;
+	}
+	params[0] = param;
+	params[1] = req->params[0];
+	r = db_exec(req->db, req->arena,
+				arena_printf(req->arena, "SELECT " EDEV_COLUMNS
+							 " FROM end_devices WHERE %s AND id = $2", where),
+				2, params, NULL, &err);
+	if (r == NULL)
+	{
+		*status = db_error(req, &err);
+		return NULL;
+	}
+	if (PQntuples(r) == 0)
+	{
+		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
+		return NULL;
+	}
+	return r;
+}
+
+int
+sep2_edev_get(http_request *req)
+{
+	int			status;
+	PGresult   *r = fetch_visible(req, &status);
+	sep2_xw    *w;
+	const char *doc;
+	size_t		len;
+	derms_err	err;
+
+	if (r == NULL)
+		return status;
+	w = sep2_xw_new(req->arena);
+	write_edev(w, r, 0, true);
+	if (sep2_xw_finish(w, &doc, &len, &err) != DERMS_OK)
+		return http_error(req, 500, "%s", err.msg);
+	return http_reply(req, 200, SEP2_CT, doc, len);
+}
+
+int
+sep2_edev_rg_get(http_request *req)
+{
+	int			status;
+	PGresult   *r = fetch_visible(req, &status);
+	const char *params[1];
+	derms_err	err;
+	PGresult   *rg;
+	sep2_xw    *w;
+	const char *doc;
+	size_t		len;
+	char		href[80];
+
+	if (r == NULL)
+		return status;
+	params[0] = PQgetvalue(r, 0, 0);
+	rg = db_exec(req->db, req->arena,
+				 "SELECT extract(epoch FROM created_at)::bigint, registration_pin"
+				 " FROM end_devices WHERE id = $1 AND registration_pin IS NOT NULL",
+				 1, params, NULL, &err);
+	if (rg == NULL)
+		return db_error(req, &err);
+	if (PQntuples(rg) == 0)
+		return http_error(req, 404, "no resource at \"%s\"", req->path);
+	snprintf(href, sizeof(href), "/edev/%s/rg", params[0]);
+	w = sep2_xw_new(req->arena);
+	sep2_xw_open(w, "Registration", "href", href, (char *) NULL);
+	sep2_xw_text(w, "dateTimeRegistered", PQgetvalue(rg, 0, 0));
+	sep2_xw_text(w, "pIN", PQgetvalue(rg, 0, 1));
+	sep2_xw_close(w);
+	if (sep2_xw_finish(w, &doc, &len, &err) != DERMS_OK)
+		return http_error(req, 500, "%s", err.msg);
+	return http_reply(req, 200, SEP2_CT, doc, len);
+}
+
+int
+sep2_edev_list_post(http_request *req)
+{
+	xmlDocPtr	doc;
+	xmlNodePtr	root;
+	derms_err	err;
+	uint8_t		lfdi_bytes[20];
+	size_t		lfdi_len = 0;
+	int64_t		sfdi;
+	char		lfdi[41], sfdi_s[24], tenant[32];
+	const char *params[4];
+	PGresult   *r;
+	char		state[6];
+	char	   *loc;
+
+	if (sep2_xml_parse(req->arena, req->body, req->body_len, &doc, &err) != DERMS_OK ||
+		sep2_xml_root(doc, "EndDevice", &root, &err) != DERMS_OK ||
+		sep2_xml_validate(doc, &err) != DERMS_OK ||
+		sep2_xml_hex(root, "lFDI", SEP2_XML_REQUIRED, 20, 20, lfdi_bytes,
+					 sizeof(lfdi_bytes), &lfdi_len, &err) != DERMS_OK ||
+		sep2_xml_int64(root, "sFDI", SEP2_XML_REQUIRED, 0,
+					   (int64_t) IDENTITY_SFDI_MAX, &sfdi, &err) != DERMS_OK)
+		return http_error(req, 400, "%s", err.msg);
+
+	for (size_t i = 0; i < 20; i++)
+		snprintf(lfdi + 2 * i, 3, "%02X", lfdi_bytes[i]);
+	if ((uint64_t) sfdi != identity_sfdi_from_lfdi_hex(lfdi))
+		return http_error(req, 400, "sFDI %" PRId64 " does not belong to lFDI %s (expected %" PRIu64 ")",
+						  sfdi, lfdi, identity_sfdi_from_lfdi_hex(lfdi));
+	if (req->who.role == HTTP_ROLE_DEVICE && strcmp(lfdi, req->who.id.lfdi) != 0)
+		return http_error(req, 403, "a device may register only itself (its certificate's lFDI is %s)",
+						  req->who.id.lfdi);
+
+	snprintf(sfdi_s, sizeof(sfdi_s), "%" PRId64, sfdi);
+	snprintf(tenant, sizeof(tenant), "%" PRId64, req->who.tenant_id);
+	params[0] = lfdi;
+	params[1] = sfdi_s;
+	params[2] = req->who.role == HTTP_ROLE_AGGREGATOR ? tenant : NULL;
+	/*
+	 * Insert, or find the same device again.  A row registered by another
+	 * tenant is a conflict, not something to take over.
+	 */
+	r = db_exec(req->db, req->arena,
+				"WITH ins AS ("
+				" INSERT INTO end_devices (lfdi, sfdi, tenant_id) VALUES ($1, $2, $3)"
+				" ON CONFLICT (lfdi) DO NOTHING RETURNING id, true AS created)"
+				" SELECT id, created FROM ins"
+				" UNION ALL"
+				" SELECT id, false FROM end_devices"
+				"  WHERE lfdi = $1 AND tenant_id IS NOT DISTINCT FROM $3::bigint"
+				"  AND NOT EXISTS (SELECT 1 FROM ins)",
+				3, params, state, &err);
+	if (r == NULL)
+	{
+		if (state[0] != '\0')
+			return http_error(req, 400, "device not registered: %s", err.msg);
+		return db_error(req, &err);
+	}
+	if (PQntuples(r) == 0)
+		return http_error(req, 409, "lFDI %s is registered to another owner", lfdi);
+	loc = arena_printf(req->arena, "/edev/%s", PQgetvalue(r, 0, 0));
+	http_add_header(req, "Location", loc);
+	return http_reply(req, 201, SEP2_CT, "", 0);
+}
