@@ -152,8 +152,6 @@ identity_from_der(const unsigned char *der, size_t len, derms_identity *out,
 				  derms_err *err)
 {
 	const unsigned char *p = der;
-	unsigned char hash[EVP_MAX_MD_SIZE];
-	unsigned int hlen = 0;
 	X509	   *x;
 
 	assert(out != NULL);
@@ -177,7 +175,18 @@ identity_from_der(const unsigned char *der, size_t len, derms_identity *out,
 		return derms_err_set(err, DERMS_EPARSE,
 							 "%zu bytes of trailing data after certificate",
 							 len - (size_t) (p - der));
+	return identity_from_verified_der(der, len, out, err);
+}
 
+derms_rc
+identity_from_verified_der(const unsigned char *der, size_t len,
+						   derms_identity *out, derms_err *err)
+{
+	unsigned char hash[EVP_MAX_MD_SIZE];
+	unsigned int hlen = 0;
+
+	assert(out != NULL && der != NULL && len > 0);
+	memset(out, 0, sizeof(*out));
 	if (EVP_Digest(der, len, hash, &hlen, EVP_sha256(), NULL) != 1 ||
 		hlen != IDENTITY_SHA256_LEN)
 	{

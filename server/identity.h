@@ -50,6 +50,14 @@ derms_rc	identity_from_der(const unsigned char *der, size_t len,
  * exist, DERMS_EIO when it cannot be read, DERMS_EPARSE when it holds no
  * certificate.
  */
+/*
+ * Same as identity_from_der for a certificate the TLS library has already
+ * parsed and verified: hashes the bytes without parsing them again (the
+ * handshake path, where a second parse is measurable).
+ */
+derms_rc	identity_from_verified_der(const unsigned char *der, size_t len,
+									   derms_identity *out, derms_err *err);
+
 derms_rc	identity_from_pem_file(const char *path, derms_identity *out,
 								   derms_err *err);
 

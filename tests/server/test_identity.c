@@ -249,6 +249,11 @@ START_TEST(test_from_der)
 	ck_assert_str_eq(id.lfdi, EC_LFDI);
 	ck_assert_uint_eq(id.sfdi, EC_SFDI);
 	ck_assert_str_eq(id.fingerprint, EC_FP);
+	/* the handshake path hashes without parsing: same identity */
+	ck_assert_int_eq(identity_from_verified_der(der, len, &id, &err), DERMS_OK);
+	ck_assert_str_eq(id.lfdi, EC_LFDI);
+	ck_assert_uint_eq(id.sfdi, EC_SFDI);
+	ck_assert_str_eq(id.fingerprint, EC_FP);
 	free(der);
 }
 END_TEST
