@@ -17,7 +17,7 @@ PACKAGES=(
 	libmicrohttpd-dev libgnutls28-dev
 	libpq-dev postgresql-15 postgresql-client-15
 	libssl-dev libxml2-dev libxml2-utils libjansson-dev
-	check libsubunit-dev libsystemd-dev
+	check libsubunit-dev libsystemd-dev coinor-libclp-dev
 	libcurl4-openssl-dev curl openssl ca-certificates tzdata
 )
 

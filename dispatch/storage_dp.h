@@ -1,0 +1,44 @@
+/*
+ * dispatch/storage_dp.h
+ *	  Exact dynamic programme for one storage-like device with a scalar
+ *	  state and convex piecewise-linear stage costs.
+ */
+#ifndef DERMS_DISPATCH_STORAGE_DP_H
+#define DERMS_DISPATCH_STORAGE_DP_H
+
+#include "server/err.h"
+
+/*
+ * One step t: the state x (stored energy) moves to x' = r * x + d with
+ * d in [-B, A]; the step costs g(d), convex with slope sL below kink and
+ * sR above it (sL <= sR, -B <= kink <= A), plus -rho * x'; x' must lie in
+ * [lo, hi].
+ */
+typedef struct dispatch_dp_step
+{
+	double		r;
+	double		A;
+	double		B;
+	double		kink;
+	double		sL;
+	double		sR;
+	double		lo;
+	double		hi;
+	double		rho;
+} dispatch_dp_step;
+
+typedef struct dispatch_dp dispatch_dp;
+
+/* new; scratch for horizons up to Tmax; NULL on ENOMEM. */
+dispatch_dp *dispatch_dp_new(int Tmax);
+void		dispatch_dp_free(dispatch_dp *w);
+
+/*
+ * Minimise sum_t g_t(d_t) - rho_t x_{t+1} from x_0 = x0.  Writes the
+ * optimal d[t] and x[t] (= x_{t+1}).  DERMS_ERANGE when no feasible
+ * trajectory exists (message in err), DERMS_ENOMEM.
+ */
+derms_rc	dispatch_dp_solve(dispatch_dp *w, const dispatch_dp_step *st, int T,
+							  double x0, double *d, double *x, derms_err *err);
+
+#endif							/* DERMS_DISPATCH_STORAGE_DP_H */
