@@ -286,9 +286,9 @@ static const config_setting config_settings[] = {
 	{"http.connection_limit", CONFIG_INT, "1024", 1, 100000, 0,
 		CFG_OFF(http_connection_limit), 0, CONFIG_RESTART,
 	"open connections per http worker"},
-	{"http.memory_limit", CONFIG_INT, "262144", 32768, 16777216, 0,
+	{"http.memory_limit", CONFIG_INT, "65536", 32768, 16777216, 0,
 		CFG_OFF(http_memory_limit), 0, CONFIG_RESTART,
-	"memory per connection for headers and buffers, in bytes"},
+	"memory per connection for headers and buffers, in bytes (zeroed per request)"},
 
 	/* [dispatch], [notify] */
 	{"dispatch.workers", CONFIG_INT, "1", 0, 16, 0,

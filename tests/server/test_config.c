@@ -282,7 +282,7 @@ assert_defaults(const derms_config *cfg)
 	ck_assert_int_eq(cfg->http_header_timeout_s, 10);
 	ck_assert_int_eq(cfg->http_idle_timeout_s, 60);
 	ck_assert_int_eq(cfg->http_connection_limit, 1024);
-	ck_assert_int_eq(cfg->http_memory_limit, 262144);
+	ck_assert_int_eq(cfg->http_memory_limit, 65536);
 	ck_assert_int_eq(cfg->dispatch_workers, 1);
 	ck_assert_int_eq(cfg->notify_workers, 1);
 	ck_assert_int_eq(cfg->shutdown_timeout_s, 5);
