@@ -419,6 +419,47 @@ START_TEST(test_vtn_optional_client_cert)
 }
 END_TEST
 
+START_TEST(test_check_config)
+{
+	const char *why[1] = {"could not prepare"};
+	char		bad[1024];
+	FILE	   *f;
+
+	if (!it_prepare(&srv, NULL, why))
+	{
+		if (test_pg_conninfo() == NULL)
+		{
+			test_skip("integration", why[0]);
+			return;
+		}
+		ck_abort_msg("harness setup failed");
+	}
+	/* a valid file, with its certificates, passes */
+	ck_assert_int_eq(it_run("%s/dermsd --check-config -c %s >/dev/null 2>&1",
+							test_build_dir(), srv.conf), 0);
+	/* an unknown key: exit 78 and a message naming file, line and key */
+	snprintf(bad, sizeof(bad), "%s/bad.conf", srv.dir);
+	f = fopen(bad, "w");
+	fprintf(f, "[sep2]\nprot = 1\n");
+	fclose(f);
+	ck_assert_int_eq(it_run("%s/dermsd --check-config -c %s 2>%s/err.txt", test_build_dir(),
+							bad, srv.dir), 78);
+	ck_assert_int_eq(it_run("grep -q 'bad.conf:2: unknown key \"sep2.prot\"' %s/err.txt",
+							srv.dir), 0);
+	/* a certificate file that is not a certificate: exit 78 */
+	it_run("cp -r %s/pki %s/pki2 && echo junk > %s/pki2/sep2-server.pem && "
+		   "sed 's#pki/#pki2/#' %s > %s/pki2.conf", srv.dir, srv.dir, srv.dir,
+		   srv.conf, srv.dir);
+	ck_assert_int_eq(it_run("%s/dermsd --check-config -c %s/pki2.conf 2>%s/err2.txt",
+							test_build_dir(), srv.dir, srv.dir), 78);
+	ck_assert_int_eq(it_run("grep -q 'sep2 certificate' %s/err2.txt", srv.dir), 0);
+	/* usage errors */
+	ck_assert_int_eq(it_run("%s/dermsd >/dev/null 2>&1", test_build_dir()), 2);
+	ck_assert_int_eq(it_run("%s/dermsd -c /nonexistent.conf 2>/dev/null", test_build_dir()), 78);
+	down();
+}
+END_TEST
+
 START_TEST(test_worker_restart)
 {
 	pid_t		before[8], after[8];
@@ -920,6 +961,7 @@ integration_suite(void)
 	tcase_add_test(tc, test_end_devices);
 	tcase_add_test(tc, test_tls_refusals);
 	tcase_add_test(tc, test_vtn_optional_client_cert);
+	tcase_add_test(tc, test_check_config);
 	tcase_add_test(tc, test_worker_restart);
 	tcase_add_test(tc, test_sighup_keeps_old_config);
 	tcase_add_test(tc, test_sigterm_clean_exit);
