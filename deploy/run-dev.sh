@@ -51,6 +51,7 @@ port = $vtn_port
 workers = 1
 cert_file = $pki/vtn-server.pem
 key_file = $pki/vtn-server.key
+ca_file = $pki/trust.pem
 
 [admin]
 address = 127.0.0.1

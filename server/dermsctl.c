@@ -32,6 +32,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "pki.h"
+#include "protocols/fleet/ctl.h"
 #include "settlement/ctl.h"
 #include "version.h"
 
@@ -52,6 +53,7 @@ static int	cmd_cert(ctl_opts *o, int argc, char **argv);
 static int	cmd_status(ctl_opts *o, int argc, char **argv);
 static int	cmd_dispatch(ctl_opts *o, int argc, char **argv);
 static int	cmd_settle(ctl_opts *o, int argc, char **argv);
+static int	cmd_fleet(ctl_opts *o, int argc, char **argv);
 
 static const struct
 {
@@ -69,6 +71,9 @@ static const struct
 	{"status", cmd_status, "status                       database, migrations, certificates, readiness"},
 	{"dispatch", cmd_dispatch, "dispatch ...                 fleet dispatch (dermsctl dispatch --help)"},
 	{"settle", cmd_settle, "settle ...                   settlement (dermsctl settle --help)"},
+	{"enroll", cmd_fleet, fleet_ctl_usage_enroll},
+	{"import", cmd_fleet, fleet_ctl_usage_import},
+	{"fleet", cmd_fleet, fleet_ctl_usage_fleet},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -709,6 +714,20 @@ cmd_settle(ctl_opts *o, int argc, char **argv)
 {
 	(void) o;
 	return settle_ctl_main(argc, argv);
+}
+
+/* enroll, import, fleet: protocols/fleet/ctl.c on our connection */
+static int
+cmd_fleet(ctl_opts *o, int argc, char **argv)
+{
+	PGconn	   *c;
+	int			rc;
+
+	if ((c = ctl_connect(o)) == NULL)
+		return 1;
+	rc = fleet_ctl_main(c, argc, argv);
+	PQfinish(c);
+	return rc;
 }
 
 int

@@ -12,6 +12,7 @@
 #include "http.h"
 
 #include "admin.h"
+#include "protocols/fleet/api.h"
 #include "protocols/sep2/dcap.h"
 #include "protocols/sep2/edev.h"
 #include "protocols/sep2/tm.h"
@@ -27,6 +28,16 @@ const http_route http_routes[] = {
 	{HTTP_SEP2, "POST", "/edev", sep2_edev_list_post, CERT, HTTP_CT_SEP2_XML, 0},
 	{HTTP_SEP2, "GET", "/edev/{id}", sep2_edev_get, CERT, HTTP_CT_NONE, 0},
 	{HTTP_SEP2, "GET", "/edev/{id}/rg", sep2_edev_rg_get, CERT, HTTP_CT_NONE, 0},
+
+	/* fleet enrollment (JSON, VTN listener) */
+	{HTTP_VTN, "POST", "/fleet/v1/enrollment-requests", fleet_api_request_create, HTTP_ROLE_AGGREGATOR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "GET", "/fleet/v1/enrollment-requests", fleet_api_request_list, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/fleet/v1/enrollment-requests/{id}", fleet_api_request_get, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "POST", "/fleet/v1/enrollment-requests/{id}/approve", fleet_api_request_approve, HTTP_ROLE_OPERATOR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "POST", "/fleet/v1/enrollment-requests/{id}/reject", fleet_api_request_reject, HTTP_ROLE_OPERATOR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "GET", "/fleet/v1/sites", fleet_api_sites, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/fleet/v1/ders", fleet_api_ders, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/fleet/v1/enrollments", fleet_api_enrollments, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 
 	/* health and metrics */
 	{HTTP_ADMIN, "GET", "/healthz", admin_healthz, ANON, HTTP_CT_NONE, 0},
