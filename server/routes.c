@@ -14,11 +14,14 @@
 #include "admin.h"
 #include "protocols/fleet/api.h"
 #include "protocols/sep2/dcap.h"
+#include "protocols/sep2/der.h"
 #include "protocols/sep2/edev.h"
 #include "protocols/sep2/tm.h"
 
 #define CERT HTTP_ROLE_ALL_CERT
 #define ANON HTTP_ROLE_ANON
+/* what a device reports about its DERs: the device or its aggregator */
+#define DEVPUT (HTTP_ROLE_DEVICE | HTTP_ROLE_AGGREGATOR)
 
 const http_route http_routes[] = {
 	/* IEEE 2030.5 */
@@ -28,6 +31,16 @@ const http_route http_routes[] = {
 	{HTTP_SEP2, "POST", "/edev", sep2_edev_list_post, CERT, HTTP_CT_SEP2_XML, 0},
 	{HTTP_SEP2, "GET", "/edev/{id}", sep2_edev_get, CERT, HTTP_CT_NONE, 0},
 	{HTTP_SEP2, "GET", "/edev/{id}/rg", sep2_edev_rg_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/der", sep2_der_list_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/der/{der}", sep2_der_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/der/{der}/dercap", sep2_der_doc_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "PUT", "/edev/{id}/der/{der}/dercap", sep2_der_doc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/der/{der}/derg", sep2_der_doc_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "PUT", "/edev/{id}/der/{der}/derg", sep2_der_doc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/der/{der}/ders", sep2_der_doc_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "PUT", "/edev/{id}/der/{der}/ders", sep2_der_doc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/der/{der}/dera", sep2_der_doc_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "PUT", "/edev/{id}/der/{der}/dera", sep2_der_doc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
 
 	/* fleet enrollment (JSON, VTN listener) */
 	{HTTP_VTN, "POST", "/fleet/v1/enrollment-requests", fleet_api_request_create, HTTP_ROLE_AGGREGATOR, HTTP_CT_JSON, 0},

@@ -133,9 +133,8 @@ sep2_edev_list_get(http_request *req)
 	return http_reply(req, 200, SEP2_CT, doc, len);
 }
 
-/* The visible row for /edev/{id}, or NULL after answering 404/503. */
-static PGresult *
-fetch_visible(http_request *req, int *status)
+PGresult *
+sep2_edev_fetch(http_request *req, const char *edev_id, int *status)
 {
 	const char *param;
 	const char *where = visible(req, &param);
@@ -145,14 +144,14 @@ fetch_visible(http_request *req, int *status)
 	char	   *end;
 
 	errno = 0;
-	(void) strtoll(req->params[0], &end, 10);
-	if (*end != '\0' || errno != 0 || req->params[0][0] == '-')
+	(void) strtoll(edev_id, &end, 10);
+	if (*end != '\0' || errno != 0 || edev_id[0] == '-' || edev_id[0] == '\0')
 	{
 		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
 		return NULL;
 	}
 	params[0] = param;
-	params[1] = req->params[0];
+	params[1] = edev_id;
 	r = db_exec(req->db, req->arena,
 				arena_printf(req->arena, "SELECT " EDEV_COLUMNS
 							 " FROM end_devices WHERE %s AND id = $2", where),
@@ -174,7 +173,7 @@ int
 sep2_edev_get(http_request *req)
 {
 	int			status;
-	PGresult   *r = fetch_visible(req, &status);
+	PGresult   *r = sep2_edev_fetch(req, req->params[0], &status);
 	sep2_xw    *w;
 	const char *doc;
 	size_t		len;
@@ -193,7 +192,7 @@ int
 sep2_edev_rg_get(http_request *req)
 {
 	int			status;
-	PGresult   *r = fetch_visible(req, &status);
+	PGresult   *r = sep2_edev_fetch(req, req->params[0], &status);
 	const char *params[1];
 	derms_err	err;
 	PGresult   *rg;

@@ -302,6 +302,197 @@ START_TEST(test_end_devices)
 }
 END_TEST
 
+static long
+sep2_put(const char *cert, const char *path, const char *body)
+{
+	it_response r = it_https(&srv, srv.sep2_port, "PUT", path, cert, IT_TLS_CSIP,
+							 SEP2_CT, body);
+	long		st = r.status;
+
+	if (st >= 400)
+		fprintf(stderr, "PUT %s: %ld %s", path, st, r.body);
+	it_response_free(&r);
+	return st;
+}
+
+static char *
+sql_value(const char *query)
+{
+	char		cmd[2048];
+	char	   *out = calloc(1, 4096);
+	FILE	   *p;
+
+	snprintf(cmd, sizeof(cmd), "psql -qAt '%s' -c \"%s\"", srv.conninfo, query);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	if (fgets(out, 4095, p) == NULL)
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	pclose(p);
+	return out;
+}
+
+#define NS "xmlns=\"urn:ieee:std:2030.5:ns\""
+
+START_TEST(test_der_reports)
+{
+	derms_identity me;
+	derms_err	err;
+	char		loc[128], base[256], path[512], q[512];
+	char	   *x, *der;
+	it_response r;
+
+	if (!up())
+		return;
+	snprintf(path, sizeof(path), "%s/device-demo.pem", srv.pki);
+	ck_assert_int_eq(identity_from_pem_file(path, &me, &err), DERMS_OK);
+	x = edev_xml(&me);
+	ck_assert_int_eq(edev_post("device-demo", x, loc, sizeof(loc)), 201);
+	free(x);
+
+	/* no DER enrolled for the device: an empty list */
+	snprintf(path, sizeof(path), "%s/der", loc);
+	r = sep2_get("device-demo", path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"0\""));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* the utility's fleet record of the battery behind this device */
+	snprintf(q, sizeof(q), "INSERT INTO der_resources (kind, lfdi, rated_w, rated_wh)"
+			 " VALUES ('battery', '%s', 5000, 13500) RETURNING id", me.lfdi);
+	der = sql_value(q);
+	ck_assert_str_ne(der, "");
+	snprintf(base, sizeof(base), "%s/der/%s", loc, der);
+
+	r = sep2_get("device-demo", path);
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"1\" results=\"1\""));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+	r = sep2_get("device-demo", base);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "DERStatusLink"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* nothing reported yet */
+	snprintf(path, sizeof(path), "%s/dercap", base);
+	r = sep2_get("device-demo", path);
+	ck_assert_int_eq(r.status, 404);
+	it_response_free(&r);
+
+	/* capability, settings, status, availability */
+	ck_assert_int_eq(sep2_put("device-demo", path,
+							  "<DERCapability " NS "><modesSupported>00500088</modesSupported>"
+							  "<rtgMaxChargeRateW><multiplier>0</multiplier><value>5000</value></rtgMaxChargeRateW>"
+							  "<rtgMaxW><multiplier>3</multiplier><value>5</value></rtgMaxW>"
+							  "<rtgMaxWh><multiplier>2</multiplier><value>135</value></rtgMaxWh>"
+							  "<type>83</type></DERCapability>"), 204);
+	r = sep2_get("device-demo", path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "<rtgMaxW><multiplier>3</multiplier><value>5</value></rtgMaxW>"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	snprintf(path, sizeof(path), "%s/derg", base);
+	ck_assert_int_eq(sep2_put("device-demo", path,
+							  "<DERSettings " NS "><setGradW>100</setGradW>"
+							  "<setMaxW><multiplier>0</multiplier><value>5000</value></setMaxW>"
+							  "<updatedTime>1782907200</updatedTime></DERSettings>"), 204);
+	r = sep2_get("device-demo", path);
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	snprintf(path, sizeof(path), "%s/ders", base);
+	ck_assert_int_eq(sep2_put("device-demo", path,
+							  "<DERStatus " NS "><genConnectStatus><dateTime>1782907200</dateTime>"
+							  "<value>01</value></genConnectStatus><readingTime>1782907200</readingTime>"
+							  "<stateOfChargeStatus><dateTime>1782907200</dateTime><value>5500</value>"
+							  "</stateOfChargeStatus></DERStatus>"), 204);
+	ck_assert_int_eq(sep2_put("device-demo", path,
+							  "<DERStatus " NS "><readingTime>1782907500</readingTime>"
+							  "<stateOfChargeStatus><dateTime>1782907500</dateTime><value>6100</value>"
+							  "</stateOfChargeStatus></DERStatus>"), 204);
+	r = sep2_get("device-demo", path);
+	ck_assert_ptr_nonnull(strstr(r.body, "<value>6100</value>"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+	/* history is kept; dispatch reads the latest */
+	snprintf(q, sizeof(q), "SELECT count(*) FROM der_reports WHERE der_id = %s AND resource = 'status'", der);
+	x = sql_value(q);
+	ck_assert_str_eq(x, "2");
+	free(x);
+	snprintf(q, sizeof(q), "SELECT doc->'stateOfChargeStatus'->>'value' FROM der_state_current"
+			 " WHERE der_id = %s AND resource = 'status'", der);
+	x = sql_value(q);
+	ck_assert_str_eq(x, "6100");
+	free(x);
+
+	snprintf(path, sizeof(path), "%s/dera", base);
+	ck_assert_int_eq(sep2_put("device-demo", path,
+							  "<DERAvailability " NS "><availabilityDuration>3600</availabilityDuration>"
+							  "<readingTime>1782907200</readingTime><reservePercent>2000</reservePercent>"
+							  "<statWAvail><multiplier>0</multiplier><value>4000</value></statWAvail>"
+							  "</DERAvailability>"), 204);
+	r = sep2_get("device-demo", path);
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* bad documents: 400 naming the element */
+	snprintf(path, sizeof(path), "%s/ders", base);
+	{
+		static const char *const bad[][2] = {
+			{"<DERStatus " NS "><readingTime>1</readingTime><bogus>1</bogus></DERStatus>", "bogus"},
+			{"<DERStatus " NS "><stateOfChargeStatus><dateTime>1</dateTime><value>1</value>"
+			 "</stateOfChargeStatus><readingTime>1</readingTime></DERStatus>", "out of order"},
+			{"<DERStatus " NS "><stateOfChargeStatus><dateTime>1</dateTime><value>1</value>"
+			 "</stateOfChargeStatus></DERStatus>", "readingTime"},
+			{"<DERStatus " NS "><readingTime>1</readingTime><stateOfChargeStatus><dateTime>1"
+			 "</dateTime><value>10001</value></stateOfChargeStatus></DERStatus>", "value"},
+			{"<DERCapability " NS "><modesSupported>00</modesSupported></DERCapability>", "DERStatus"},
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		{
+			r = it_https(&srv, srv.sep2_port, "PUT", path, "device-demo", IT_TLS_CSIP,
+						 SEP2_CT, bad[i][0]);
+			ck_assert_msg(r.status == 400 && strstr(r.body, bad[i][1]),
+						  "case %zu: %ld %s", i, r.status, r.body);
+			it_response_free(&r);
+		}
+	}
+	/* nothing half-written: still two status reports */
+	snprintf(q, sizeof(q), "SELECT count(*) FROM der_reports WHERE der_id = %s AND resource = 'status'", der);
+	x = sql_value(q);
+	ck_assert_str_eq(x, "2");
+	free(x);
+
+	/* others: a foreign device and an aggregator without this device */
+	{
+		pki_issued	other;
+
+		ck_assert_int_eq(pki_issue(srv.pki, "other", PKI_DEVICE, &other, &err), DERMS_OK);
+		r = sep2_get("other", base);
+		ck_assert_int_eq(r.status, 404);
+		it_response_free(&r);
+		ck_assert_int_eq(sep2_put("other", path, "<DERStatus " NS "><readingTime>1</readingTime></DERStatus>"), 404);
+		r = sep2_get("aggregator-demo", base);
+		ck_assert_int_eq(r.status, 404);
+		it_response_free(&r);
+	}
+	/* an operator reads but does not report */
+	r = sep2_get("operator-demo", path);
+	ck_assert_int_eq(r.status, 200);
+	it_response_free(&r);
+	r = it_https(&srv, srv.sep2_port, "PUT", path, "operator-demo", IT_TLS_CSIP, SEP2_CT,
+				 "<DERStatus " NS "><readingTime>1</readingTime></DERStatus>");
+	ck_assert_int_eq(r.status, 404);
+	it_response_free(&r);
+	free(der);
+	down();
+}
+END_TEST
+
 START_TEST(test_bad_requests)
 {
 	it_response r;
@@ -959,6 +1150,7 @@ integration_suite(void)
 	tcase_add_test(tc, test_device_gets_dcap);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_end_devices);
+	tcase_add_test(tc, test_der_reports);
 	tcase_add_test(tc, test_tls_refusals);
 	tcase_add_test(tc, test_vtn_optional_client_cert);
 	tcase_add_test(tc, test_check_config);
