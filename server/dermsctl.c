@@ -26,6 +26,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "cli.h"
 #include "config.h"
 #include "dispatch/ctl.h"
 #include "identity.h"
@@ -89,21 +90,6 @@ usage(FILE *out)
 			"  --schema DIR    migrations directory (overrides the configuration)\n");
 }
 
-static void
-fail(const char *fmt,...) __attribute__((format(printf, 1, 2)));
-
-static void
-fail(const char *fmt,...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "dermsctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-}
-
 /* ---- database helpers ---- */
 
 static PGconn *
@@ -116,13 +102,13 @@ ctl_connect(ctl_opts *o)
 		ci = o->cfg.db_conninfo;
 	if (ci == NULL)
 	{
-		fail("no database: pass -c FILE or --db CONNINFO");
+		cli_fail("no database: pass -c FILE or --db CONNINFO");
 		return NULL;
 	}
 	c = PQconnectdb(ci);
 	if (PQstatus(c) != CONNECTION_OK)
 	{
-		fail("could not connect to the database: %s", PQerrorMessage(c));
+		cli_fail("could not connect to the database: %s", PQerrorMessage(c));
 		PQfinish(c);
 		return NULL;
 	}
@@ -139,7 +125,7 @@ ctl_exec(PGconn *c, const char *sql, int n, const char *const *params)
 	{
 		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 
-		fail("database error: %s", m ? m : PQerrorMessage(c));
+		cli_fail("database error: %s", m ? m : PQerrorMessage(c));
 		PQclear(r);
 		return NULL;
 	}
@@ -201,14 +187,14 @@ cmd_migrate(ctl_opts *o, int argc, char **argv)
 	(void) argv;
 	if (argc != 1)
 	{
-		fail("migrate takes no arguments");
+		cli_fail("migrate takes no arguments");
 		return 2;
 	}
 	if ((c = ctl_connect(o)) == NULL)
 		return 1;
 	if (migrate_apply(c, schema_dir(o), &n, &err) != DERMS_OK)
 	{
-		fail("%s", err.msg);
+		cli_fail("%s", err.msg);
 		PQfinish(c);
 		return 1;
 	}
@@ -267,12 +253,12 @@ cmd_pki(ctl_opts *o, int argc, char **argv)
 
 		if (optind != argc)
 		{
-			fail("pki init takes no positional arguments");
+			cli_fail("pki init takes no positional arguments");
 			return 2;
 		}
 		if (pki_init(dir, force, &res, &err) != DERMS_OK)
 		{
-			fail("%s", err.msg);
+			cli_fail("%s", err.msg);
 			return err.code == DERMS_EEXIST ? 3 : 1;
 		}
 		printf("demo PKI created in %s (trust bundle %s)\n", dir, res.trust_path);
@@ -289,7 +275,7 @@ cmd_pki(ctl_opts *o, int argc, char **argv)
 		{
 			if (kind_s == NULL)
 			{
-				fail("pki issue needs --kind device|aggregator|operator");
+				cli_fail("pki issue needs --kind device|aggregator|operator");
 				return 2;
 			}
 			if (strcmp(kind_s, "device") == 0)
@@ -300,24 +286,24 @@ cmd_pki(ctl_opts *o, int argc, char **argv)
 				kind = PKI_OPERATOR;
 			else
 			{
-				fail("unknown kind \"%s\": use device, aggregator or operator", kind_s);
+				cli_fail("unknown kind \"%s\": use device, aggregator or operator", kind_s);
 				return 2;
 			}
 		}
 		if (optind + 1 != argc)
 		{
-			fail("pki %s needs exactly one NAME", argv[1]);
+			cli_fail("pki %s needs exactly one NAME", argv[1]);
 			return 2;
 		}
 		if (pki_issue(dir, argv[optind], kind, &it, &err) != DERMS_OK)
 		{
-			fail("%s", err.msg);
+			cli_fail("%s", err.msg);
 			return 1;
 		}
 		print_issued(&it);
 		return 0;
 	}
-	fail("unknown pki command \"%s\"", argv[1]);
+	cli_fail("unknown pki command \"%s\"", argv[1]);
 	return 2;
 }
 
@@ -359,12 +345,12 @@ cert_register(ctl_opts *o, const char *file, const char *role, const char *tenan
 
 	if (identity_from_pem_file(file, &id, &err) != DERMS_OK)
 	{
-		fail("%s", err.msg);
+		cli_fail("%s", err.msg);
 		return 1;
 	}
 	if (!cert_details(file, subject, sizeof(subject), not_after, sizeof(not_after)))
 	{
-		fail("could not read certificate \"%s\"", file);
+		cli_fail("could not read certificate \"%s\"", file);
 		return 1;
 	}
 	if ((c = ctl_connect(o)) == NULL)
@@ -459,13 +445,13 @@ cert_revoke(ctl_opts *o, const char *arg, const char *reason)
 	{
 		if (identity_from_pem_file(arg, &id, &err) != DERMS_OK)
 		{
-			fail("%s", err.msg);
+			cli_fail("%s", err.msg);
 			return 1;
 		}
 	}
 	else if (!identity_from_lfdi(arg, &id))
 	{
-		fail("\"%s\" is neither a readable certificate file nor a 40-digit LFDI", arg);
+		cli_fail("\"%s\" is neither a readable certificate file nor a 40-digit LFDI", arg);
 		return 2;
 	}
 	if ((c = ctl_connect(o)) == NULL)
@@ -500,7 +486,7 @@ cert_revoke(ctl_opts *o, const char *arg, const char *reason)
 		}
 		if (!from_file)
 		{
-			fail("no certificate with LFDI %s is registered; pass the certificate file to revoke it", id.lfdi);
+			cli_fail("no certificate with LFDI %s is registered; pass the certificate file to revoke it", id.lfdi);
 			goto fail;
 		}
 		/* not registered yet: record it as a revoked device certificate */
@@ -559,18 +545,18 @@ cmd_cert(ctl_opts *o, int argc, char **argv)
 	{
 		if (optind + 1 != argc || role == NULL)
 		{
-			fail("usage: cert register FILE --role device|aggregator|operator [--tenant NAME]");
+			cli_fail("usage: cert register FILE --role device|aggregator|operator [--tenant NAME]");
 			return 2;
 		}
 		if (strcmp(role, "device") != 0 && strcmp(role, "aggregator") != 0 &&
 			strcmp(role, "operator") != 0)
 		{
-			fail("unknown role \"%s\": use device, aggregator or operator", role);
+			cli_fail("unknown role \"%s\": use device, aggregator or operator", role);
 			return 2;
 		}
 		if (strcmp(role, "aggregator") == 0 && tenant == NULL)
 		{
-			fail("an aggregator certificate needs --tenant NAME");
+			cli_fail("an aggregator certificate needs --tenant NAME");
 			return 2;
 		}
 		return cert_register(o, argv[optind], role, tenant);
@@ -581,12 +567,12 @@ cmd_cert(ctl_opts *o, int argc, char **argv)
 	{
 		if (optind + 1 != argc)
 		{
-			fail("usage: cert revoke FILE|LFDI [--reason TEXT]");
+			cli_fail("usage: cert revoke FILE|LFDI [--reason TEXT]");
 			return 2;
 		}
 		return cert_revoke(o, argv[optind], reason);
 	}
-	fail("unknown cert command \"%s\"", argv[1]);
+	cli_fail("unknown cert command \"%s\"", argv[1]);
 	return 2;
 }
 
@@ -677,7 +663,7 @@ cmd_status(ctl_opts *o, int argc, char **argv)
 	printf("database: connected (server %d)\n", PQserverVersion(c));
 	if (migrate_status(c, schema_dir(o), print_migration, &pending, &err) != DERMS_OK)
 	{
-		fail("%s", err.msg);
+		cli_fail("%s", err.msg);
 		rc = 1;
 	}
 	else
@@ -775,7 +761,7 @@ main(int argc, char **argv)
 	{
 		if (config_load(o.config_path, &o.cfg, &err) != DERMS_OK)
 		{
-			fail("%s", err.msg);
+			cli_fail("%s", err.msg);
 			return 78;
 		}
 		o.have_cfg = true;
@@ -790,7 +776,7 @@ main(int argc, char **argv)
 			return rc;
 		}
 	}
-	fail("unknown command \"%s\"", argv[i]);
+	cli_fail("unknown command \"%s\"", argv[i]);
 	usage(stderr);
 	if (o.have_cfg)
 		config_free(&o.cfg);

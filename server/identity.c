@@ -10,6 +10,7 @@
  *	  The OpenSSL error queue is left empty on return.
  */
 #include "identity.h"
+#include "ossl.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -32,8 +33,6 @@ static void identity_hex(const unsigned char *in, size_t n, const char *digits,
 						 char *out);
 static int	identity_hex_value(char c);
 static uint64_t identity_sfdi_from_hash(const unsigned char *hash);
-static void identity_ossl_detail(derms_err *err);
-static int	identity_no_passphrase(char *buf, int size, int rwflag, void *u);
 
 /* Write n bytes as 2n hex digits from the table digits, NUL-terminated. */
 static void
@@ -70,33 +69,6 @@ identity_sfdi_from_hash(const unsigned char *hash)
 		v = (v << 8) | hash[i];
 	v >>= 40 - IDENTITY_SFDI_BITS;
 	return v * 10 + (uint64_t) identity_sfdi_check_digit(v);
-}
-
-/* Move OpenSSL's most recent error into err->detail; empty the queue. */
-static void
-identity_ossl_detail(derms_err *err)
-{
-	unsigned long e = ERR_peek_last_error();
-
-	if (e != 0)
-	{
-		char		buf[256];
-
-		ERR_error_string_n(e, buf, sizeof(buf));
-		derms_err_detail(err, "%s", buf);
-	}
-	ERR_clear_error();
-}
-
-/* An encrypted PEM block is refused rather than prompted for on a tty. */
-static int
-identity_no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void) buf;
-	(void) size;
-	(void) rwflag;
-	(void) u;
-	return -1;
 }
 
 int
@@ -167,7 +139,7 @@ identity_from_der(const unsigned char *der, size_t len, derms_identity *out,
 	if (x == NULL)
 	{
 		derms_err_set(err, DERMS_EPARSE, "could not parse certificate DER");
-		identity_ossl_detail(err);
+		ossl_err_detail(err);
 		return DERMS_EPARSE;
 	}
 	X509_free(x);
@@ -191,7 +163,7 @@ identity_from_verified_der(const unsigned char *der, size_t len,
 		hlen != IDENTITY_SHA256_LEN)
 	{
 		derms_err_set(err, DERMS_ETLS, "could not compute SHA-256");
-		identity_ossl_detail(err);
+		ossl_err_detail(err);
 		return DERMS_ETLS;
 	}
 
@@ -238,7 +210,7 @@ identity_from_pem_file(const char *path, derms_identity *out, derms_err *err)
 	 * bytes of the first certificate untouched.
 	 */
 	if (!PEM_bytes_read_bio(&data, &len, &name, PEM_STRING_X509, bio,
-							identity_no_passphrase, NULL))
+							ossl_no_passphrase, NULL))
 	{
 		int			ioerr = ferror(fp);
 
@@ -253,7 +225,7 @@ identity_from_pem_file(const char *path, derms_identity *out, derms_err *err)
 		}
 		derms_err_set(err, DERMS_EPARSE,
 					  "no certificate found in file \"%s\"", path);
-		identity_ossl_detail(err);
+		ossl_err_detail(err);
 		return DERMS_EPARSE;
 	}
 	BIO_free(bio);

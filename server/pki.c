@@ -21,6 +21,7 @@
  *	  queue is left empty on return.
  */
 #include "pki.h"
+#include "ossl.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -144,8 +145,6 @@ static const char *const pki_kind_names[] = {
 
 static derms_rc pki_ossl_fail(derms_err *err, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
-static void pki_ossl_detail(derms_err *err);
-static int	pki_no_passphrase(char *buf, int size, int rwflag, void *u);
 static derms_rc pki_check_name(const char *name, derms_err *err);
 static derms_rc pki_path(char *buf, size_t size, const char *dir,
 						 const char *name, const char *suffix, derms_err *err);
@@ -211,35 +210,8 @@ pki_ossl_fail(derms_err *err, const char *fmt,...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	derms_err_set(err, DERMS_ETLS, "%s", msg);
-	pki_ossl_detail(err);
+	ossl_err_detail(err);
 	return DERMS_ETLS;
-}
-
-/* Move OpenSSL's most recent error into err->detail; empty the queue. */
-static void
-pki_ossl_detail(derms_err *err)
-{
-	unsigned long e = ERR_peek_last_error();
-
-	if (e != 0)
-	{
-		char		buf[256];
-
-		ERR_error_string_n(e, buf, sizeof(buf));
-		derms_err_detail(err, "%s", buf);
-	}
-	ERR_clear_error();
-}
-
-/* Passphrase callback that refuses, so OpenSSL never prompts on a tty. */
-static int
-pki_no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void) buf;
-	(void) size;
-	(void) rwflag;
-	(void) u;
-	return -1;
 }
 
 /* A leaf name: 1..PKI_NAME_MAX of [A-Za-z0-9._-], no leading dot. */
@@ -750,13 +722,13 @@ pki_load_cert(const char *path, X509 **out, derms_err *err)
 							 errno == ENOENT ? DERMS_ENOTFOUND : DERMS_EIO,
 							 "could not open certificate file \"%s\": %m",
 							 path);
-	*out = PEM_read_X509(fp, NULL, pki_no_passphrase, NULL);
+	*out = PEM_read_X509(fp, NULL, ossl_no_passphrase, NULL);
 	fclose(fp);
 	if (*out == NULL)
 	{
 		derms_err_set(err, DERMS_EPARSE,
 					  "no certificate found in file \"%s\"", path);
-		pki_ossl_detail(err);
+		ossl_err_detail(err);
 		return DERMS_EPARSE;
 	}
 	return DERMS_OK;
@@ -773,13 +745,13 @@ pki_load_key(const char *path, EVP_PKEY **out, derms_err *err)
 		return derms_err_set(err,
 							 errno == ENOENT ? DERMS_ENOTFOUND : DERMS_EIO,
 							 "could not open key file \"%s\": %m", path);
-	*out = PEM_read_PrivateKey(fp, NULL, pki_no_passphrase, NULL);
+	*out = PEM_read_PrivateKey(fp, NULL, ossl_no_passphrase, NULL);
 	fclose(fp);
 	if (*out == NULL)
 	{
 		derms_err_set(err, DERMS_EPARSE,
 					  "no usable private key found in file \"%s\"", path);
-		pki_ossl_detail(err);
+		ossl_err_detail(err);
 		return DERMS_EPARSE;
 	}
 	return DERMS_OK;

@@ -25,6 +25,7 @@
 #include "import.h"
 #include "query.h"
 #include "sql.h"
+#include "server/cli.h"
 
 const char	fleet_ctl_usage_enroll[] =
 	"enroll list [--status S] | approve ID | reject ID --reason TEXT\n"
@@ -47,21 +48,6 @@ typedef struct args
 	int			npos;
 } args;
 
-static void
-say(const char *fmt,...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt,...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "dermsctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-}
-
 /* Parse argv[from..] into options (each takes a value) and positionals. */
 static bool
 parse(args *g, int argc, char **argv, int from)
@@ -77,12 +63,12 @@ parse(args *g, int argc, char **argv, int from)
 					break;
 			if (k == MAX_OPTS || g->names[k] == NULL)
 			{
-				say("unknown option \"%s\"", argv[i]);
+				cli_fail("unknown option \"%s\"", argv[i]);
 				return false;
 			}
 			if (i + 1 >= argc)
 			{
-				say("option \"%s\" needs a value", argv[i]);
+				cli_fail("option \"%s\" needs a value", argv[i]);
 				return false;
 			}
 			g->vals[k] = argv[++i];
@@ -91,7 +77,7 @@ parse(args *g, int argc, char **argv, int from)
 			g->pos[g->npos++] = argv[i];
 		else
 		{
-			say("too many arguments");
+			cli_fail("too many arguments");
 			return false;
 		}
 	}
@@ -114,7 +100,7 @@ opt_id(const args *g, const char *name, int64_t *out)
 
 	if (v == NULL || !fleet_sql_parse_id(v, out))
 	{
-		say("--%s needs a positive integer id", name);
+		cli_fail("--%s needs a positive integer id", name);
 		return false;
 	}
 	return true;
@@ -148,9 +134,9 @@ print_result(PGresult *r)
 static int
 report(const derms_err *err)
 {
-	say("%s", err->msg);
+	cli_fail("%s", err->msg);
 	if (err->detail[0])
-		say("detail: %s", err->detail);
+		cli_fail("detail: %s", err->detail);
 	return 1;
 }
 
@@ -179,7 +165,7 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 	{
 		if (g.npos != 1 || !fleet_sql_parse_id(g.pos[0], &id))
 		{
-			say("enroll %s needs one request ID", sub);
+			cli_fail("enroll %s needs one request ID", sub);
 			return 2;
 		}
 		if (sub[0] == 'a')
@@ -189,7 +175,7 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 			if (fleet_enroll_approve(c, a, id, actor(a), &out, &err) != DERMS_OK)
 			{
 				if (out.findings_json)
-					say("findings: %s", out.findings_json);
+					cli_fail("findings: %s", out.findings_json);
 				return report(&err);
 			}
 			printf("approved request=%lld\n", (long long) id);
@@ -197,7 +183,7 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 		}
 		if (opt(&g, "reason") == NULL)
 		{
-			say("enroll reject needs --reason TEXT");
+			cli_fail("enroll reject needs --reason TEXT");
 			return 2;
 		}
 		if (fleet_enroll_reject(c, a, id, opt(&g, "reason"), actor(a), &err) != DERMS_OK)
@@ -218,7 +204,7 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 		in.actor = actor(a);
 		if (in.effective_from == NULL)
 		{
-			say("enroll request needs --from TIME");
+			cli_fail("enroll request needs --from TIME");
 			return 2;
 		}
 		if (fleet_enroll_request(c, a, &in, &out, &err) != DERMS_OK)
@@ -236,7 +222,7 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 			return 2;
 		if (opt(&g, "at") == NULL)
 		{
-			say("enroll remove needs --at TIME");
+			cli_fail("enroll remove needs --at TIME");
 			return 2;
 		}
 		if (fleet_enroll_remove(c, a, der, agg, opt(&g, "at"), actor(a), &err) != DERMS_OK)
@@ -245,7 +231,7 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 			   (long long) agg, opt(&g, "at"));
 		return 0;
 	}
-	say("unknown enroll command \"%s\"", sub);
+	cli_fail("unknown enroll command \"%s\"", sub);
 	return 2;
 }
 
@@ -287,17 +273,17 @@ import_cmd(PGconn *c, arena *a, int argc, char **argv)
 
 	if (argc != 3)
 	{
-		say("usage: %s", fleet_ctl_usage_import);
+		cli_fail("usage: %s", fleet_ctl_usage_import);
 		return 2;
 	}
 	if (fleet_import_header(a, argv[1]) == NULL)
 	{
-		say("unknown import kind \"%s\"", argv[1]);
+		cli_fail("unknown import kind \"%s\"", argv[1]);
 		return 2;
 	}
 	if ((data = read_all(argv[2], &len)) == NULL)
 	{
-		say("could not read \"%s\": %s", argv[2], strerror(errno));
+		cli_fail("could not read \"%s\": %s", argv[2], strerror(errno));
 		return 1;
 	}
 	rc = fleet_import(c, a, argv[1], data, len, actor(a), argv[2], &res, &err);
@@ -325,7 +311,7 @@ fleet_cmd(PGconn *c, arena *a, int argc, char **argv)
 
 	if (argc < 2 || !parse(&g, argc, argv, 2) || g.npos != 0)
 	{
-		say("usage: %s", fleet_ctl_usage_fleet);
+		cli_fail("usage: %s", fleet_ctl_usage_fleet);
 		return 2;
 	}
 	if (opt(&g, "aggregation") && !opt_id(&g, "aggregation", &agg))
@@ -345,7 +331,7 @@ fleet_cmd(PGconn *c, arena *a, int argc, char **argv)
 
 		if (agg == 0 || opt(&g, "out") == NULL)
 		{
-			say("fleet export needs --aggregation ID and --out DIR");
+			cli_fail("fleet export needs --aggregation ID and --out DIR");
 			return 2;
 		}
 		if (fleet_export_aggregation(c, a, agg, opt(&g, "as-of"), opt(&g, "out"),
@@ -355,7 +341,7 @@ fleet_cmd(PGconn *c, arena *a, int argc, char **argv)
 			   res.json_path, res.manifest_path);
 		return 0;
 	}
-	say("unknown fleet command \"%s\"", sub);
+	cli_fail("unknown fleet command \"%s\"", sub);
 	return 2;
 }
 
@@ -379,7 +365,7 @@ fleet_ctl_main(PGconn *conn, int argc, char **argv)
 		return 2;
 	if ((a = arena_create(0)) == NULL)
 	{
-		say("out of memory");
+		cli_fail("out of memory");
 		return 1;
 	}
 	for (size_t i = 0; i < sizeof(fleet_commands) / sizeof(fleet_commands[0]); i++)
