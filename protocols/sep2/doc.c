@@ -1,0 +1,215 @@
+/*
+ * protocols/sep2/doc.c
+ *	  Element tables: checking, keeping and writing back IEEE 2030.5
+ *	  documents (see doc.h).
+ *
+ * NOTES
+ *	  Runs in sep2 workers; strings come from the caller's arena, jansson
+ *	  values belong to the caller's json_t.
+ */
+#include "doc.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+const sep2_child sep2_power_u[] = {{"multiplier", SEP2_V_MULT}, {"value", SEP2_V_U16}, {NULL, 0}};
+const sep2_child sep2_power_i[] = {{"multiplier", SEP2_V_MULT}, {"value", SEP2_V_I16}, {NULL, 0}};
+const sep2_child sep2_power_factor[] = {{"displacement", SEP2_V_U16}, {"multiplier", SEP2_V_MULT}, {NULL, 0}};
+const sep2_child sep2_unit_value[] = {{"multiplier", SEP2_V_MULT}, {"unit", SEP2_V_U8}, {"value", SEP2_V_I32}, {NULL, 0}};
+const sep2_child sep2_interval[] = {{"duration", SEP2_V_U32}, {"start", SEP2_V_TIME}, {NULL, 0}};
+const sep2_child sep2_status_hex1[] = {{"dateTime", SEP2_V_TIME}, {"value", SEP2_V_HEX1}, {NULL, 0}};
+const sep2_child sep2_status_u8[] = {{"dateTime", SEP2_V_TIME}, {"value", SEP2_V_U8}, {NULL, 0}};
+const sep2_child sep2_status_str6[] = {{"dateTime", SEP2_V_TIME}, {"value", SEP2_V_STR6}, {NULL, 0}};
+const sep2_child sep2_status_pct[] = {{"dateTime", SEP2_V_TIME}, {"value", SEP2_V_PCT}, {NULL, 0}};
+
+/* Integer bounds per type; hex and string types have none here. */
+static const struct
+{
+	int64_t		lo;
+	int64_t		hi;
+	size_t		hexlen;			/* bytes, hex types */
+	size_t		strlen;			/* characters, string types */
+}			vtypes[] = {
+	[SEP2_V_HEX1] = {0, 0, 1, 0},
+	[SEP2_V_HEX2] = {0, 0, 2, 0},
+	[SEP2_V_HEX4] = {0, 0, 4, 0},
+	[SEP2_V_HEX16] = {0, 0, 16, 0},
+	[SEP2_V_HEX20] = {0, 0, 20, 0},
+	[SEP2_V_BOOL] = {0, 0, 0, 0},
+	[SEP2_V_U8] = {0, 255, 0, 0},
+	[SEP2_V_MULT] = {-9, 9, 0, 0},
+	[SEP2_V_U16] = {0, 65535, 0, 0},
+	[SEP2_V_I16] = {-32768, 32767, 0, 0},
+	[SEP2_V_U32] = {0, 4294967295LL, 0, 0},
+	[SEP2_V_I32] = {-2147483648LL, 2147483647LL, 0, 0},
+	[SEP2_V_U48] = {0, 281474976710655LL, 0, 0},
+	[SEP2_V_I48] = {-140737488355328LL, 140737488355327LL, 0, 0},
+	[SEP2_V_TIME] = {0, INT64_MAX, 0, 0},
+	[SEP2_V_PCT] = {0, 10000, 0, 0},
+	[SEP2_V_STR6] = {0, 0, 0, 6},
+	[SEP2_V_STR32] = {0, 0, 0, 32},
+};
+
+derms_rc
+sep2_doc_value(arena *a, xmlNodePtr parent, const char *name, sep2_vtype t,
+			   const char **out, derms_err *err)
+{
+	int64_t		v;
+
+	if (vtypes[t].hexlen)
+	{
+		uint8_t		hex[20];
+		size_t		n;
+		char	   *s;
+
+		if (sep2_xml_hex(parent, name, SEP2_XML_REQUIRED, 1, vtypes[t].hexlen,
+						 hex, sizeof(hex), &n, err) != DERMS_OK)
+			return err->code;
+		s = arena_alloc(a, 2 * n + 1);
+		if (s == NULL)
+			return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			snprintf(s + 2 * i, 3, "%02X", hex[i]);
+		*out = s;
+		return DERMS_OK;
+	}
+	if (vtypes[t].strlen)
+		return sep2_xml_string(a, parent, name, SEP2_XML_REQUIRED, vtypes[t].strlen,
+							   out, err);
+	if (t == SEP2_V_BOOL)
+	{
+		bool		b;
+
+		if (sep2_xml_bool(parent, name, SEP2_XML_REQUIRED, &b, err) != DERMS_OK)
+			return err->code;
+		*out = b ? "true" : "false";
+		return DERMS_OK;
+	}
+	if (sep2_xml_int64(parent, name, SEP2_XML_REQUIRED, vtypes[t].lo, vtypes[t].hi,
+					   &v, err) != DERMS_OK)
+		return err->code;
+	*out = arena_printf(a, "%" PRId64, v);
+	return *out ? DERMS_OK : derms_err_set(err, DERMS_ENOMEM, "out of memory");
+}
+
+/* Position of name in elems (or children), or -1. */
+static int
+index_of(const sep2_elem *elems, const sep2_child *kids, const char *name)
+{
+	if (elems)
+	{
+		for (int i = 0; elems[i].name; i++)
+			if (strcmp(elems[i].name, name) == 0)
+				return i;
+	}
+	else
+	{
+		for (int i = 0; kids[i].name; i++)
+			if (strcmp(kids[i].name, name) == 0)
+				return i;
+	}
+	return -1;
+}
+
+static derms_rc
+check_children(xmlNodePtr el, const sep2_elem *elems, const sep2_child *kids,
+			   derms_err *err)
+{
+	int			at = 0;
+	int			last = -1;
+
+	for (xmlNodePtr c = el->children; c; c = c->next)
+	{
+		int			k;
+
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		k = index_of(elems, kids, (const char *) c->name);
+		if (k < 0)
+			return derms_err_set(err, DERMS_EPARSE, "unknown element <%s> in <%s> at line %ld",
+								 (const char *) c->name, (const char *) el->name,
+								 (long) xmlGetLineNo(c));
+		if (k < at && !(k == last && elems && elems[k].repeat))
+			return derms_err_set(err, DERMS_EPARSE, "element <%s> out of order or repeated in <%s> at line %ld",
+								 (const char *) c->name, (const char *) el->name,
+								 (long) xmlGetLineNo(c));
+		at = k + 1;
+		last = k;
+	}
+	return DERMS_OK;
+}
+
+derms_rc
+sep2_doc_check(xmlNodePtr el, const sep2_elem *elems, derms_err *err)
+{
+	return check_children(el, elems, NULL, err);
+}
+
+derms_rc
+sep2_doc_parse(arena *a, xmlNodePtr el, const sep2_elem *elems, json_t *out,
+			   derms_err *err)
+{
+	if (check_children(el, elems, NULL, err) != DERMS_OK)
+		return err->code;
+	for (const sep2_elem *e = elems; e->name; e++)
+	{
+		xmlNodePtr	c = sep2_xml_child(el, e->name);
+		const char *v;
+
+		if (c == NULL)
+		{
+			if (e->required)
+				return derms_err_set(err, DERMS_EPARSE, "<%s> is missing <%s>",
+									 (const char *) el->name, e->name);
+			continue;
+		}
+		if (e->repeat)
+			continue;			/* the caller walks repeated elements */
+		if (e->children == NULL)
+		{
+			if (sep2_doc_value(a, el, e->name, e->type, &v, err) != DERMS_OK)
+				return err->code;
+			json_object_set_new(out, e->name, json_string(v));
+			continue;
+		}
+		if (check_children(c, NULL, e->children, err) != DERMS_OK)
+			return err->code;
+		{
+			json_t	   *obj = json_object();
+
+			for (const sep2_child *k = e->children; k->name; k++)
+			{
+				if (sep2_doc_value(a, c, k->name, k->type, &v, err) != DERMS_OK)
+				{
+					json_decref(obj);
+					return err->code;
+				}
+				json_object_set_new(obj, k->name, json_string(v));
+			}
+			json_object_set_new(out, e->name, obj);
+		}
+	}
+	return DERMS_OK;
+}
+
+void
+sep2_doc_write(sep2_xw *w, const sep2_elem *elems, json_t *doc)
+{
+	for (const sep2_elem *e = elems; e->name; e++)
+	{
+		json_t	   *v = json_object_get(doc, e->name);
+
+		if (v == NULL || e->repeat)
+			continue;
+		if (e->children == NULL)
+			sep2_xw_text(w, e->name, json_string_value(v));
+		else
+		{
+			sep2_xw_open(w, e->name, (char *) NULL);
+			for (const sep2_child *k = e->children; k->name; k++)
+				sep2_xw_text(w, k->name, json_string_value(json_object_get(v, k->name)));
+			sep2_xw_close(w);
+		}
+	}
+}

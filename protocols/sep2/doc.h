@@ -1,0 +1,92 @@
+/*
+ * protocols/sep2/doc.h
+ *	  IEEE 2030.5 documents described by element tables: check a received
+ *	  element against its table (names, order, required ones, value ranges),
+ *	  keep the accepted values as jsonb, and write them back in order.
+ *
+ * NOTES
+ *	  A table lists an element's children in the schema's sequence order.
+ *	  Simple children have a value type; compound ones (ActivePower, the
+ *	  DER status types, DateTimeInterval ...) list their own children.
+ *	  Values are kept as canonical text (decimal integers, upper-case hex),
+ *	  so what is written back is valid whatever spelling the client used.
+ */
+#ifndef DERMS_SEP2_DOC_H
+#define DERMS_SEP2_DOC_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+#include <libxml/tree.h>
+
+#include "protocols/sep2/xml.h"
+#include "server/arena.h"
+#include "server/err.h"
+
+typedef enum sep2_vtype
+{
+	SEP2_V_HEX1,				/* HexBinary8 */
+	SEP2_V_HEX2,				/* HexBinary16 */
+	SEP2_V_HEX4,				/* HexBinary32, DERControlType */
+	SEP2_V_HEX16,				/* HexBinary128, mRIDType */
+	SEP2_V_HEX20,				/* HexBinary160, an LFDI */
+	SEP2_V_BOOL,
+	SEP2_V_U8,
+	SEP2_V_MULT,				/* PowerOfTenMultiplierType: -9..9 */
+	SEP2_V_U16,
+	SEP2_V_I16,
+	SEP2_V_U32,
+	SEP2_V_I32,
+	SEP2_V_U48,
+	SEP2_V_I48,
+	SEP2_V_TIME,				/* TimeType: UTC seconds, >= 0 */
+	SEP2_V_PCT,					/* PerCent: hundredths, 0..10000 */
+	SEP2_V_STR6,				/* String6 */
+	SEP2_V_STR32				/* String32 */
+} sep2_vtype;
+
+typedef struct sep2_child
+{
+	const char *name;
+	sep2_vtype	type;
+} sep2_child;
+
+typedef struct sep2_elem
+{
+	const char *name;
+	bool		required;
+	sep2_vtype	type;			/* when children is NULL */
+	const sep2_child *children; /* compound element, NULL-name terminated */
+	bool		repeat;			/* may occur more than once (not stored) */
+} sep2_elem;
+
+/* Compound types used by several tables. */
+extern const sep2_child sep2_power_u[];	/* multiplier, UInt16 value */
+extern const sep2_child sep2_power_i[];	/* multiplier, Int16 value */
+extern const sep2_child sep2_power_factor[];
+extern const sep2_child sep2_unit_value[];	/* multiplier, unit, Int32 value */
+extern const sep2_child sep2_interval[];	/* DateTimeInterval */
+extern const sep2_child sep2_status_hex1[];
+extern const sep2_child sep2_status_u8[];
+extern const sep2_child sep2_status_str6[];
+extern const sep2_child sep2_status_pct[];
+
+/* One simple value of type t from the child <name> of parent; canonical
+ * text, borrowed from a. */
+derms_rc	sep2_doc_value(arena *a, xmlNodePtr parent, const char *name,
+						   sep2_vtype t, const char **out, derms_err *err);
+
+/* The element children of el name only table entries, in table order,
+ * each once unless it repeats. */
+derms_rc	sep2_doc_check(xmlNodePtr el, const sep2_elem *elems, derms_err *err);
+
+/* Check el against elems and put the values of its non-repeating children
+ * into out (element -> text, or -> object of child -> text). */
+derms_rc	sep2_doc_parse(arena *a, xmlNodePtr el, const sep2_elem *elems,
+						   json_t *out, derms_err *err);
+
+/* Write the children held in doc, in table order (the caller opens and
+ * closes the enclosing element). */
+void		sep2_doc_write(sep2_xw *w, const sep2_elem *elems, json_t *doc);
+
+#endif							/* DERMS_SEP2_DOC_H */
