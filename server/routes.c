@@ -16,6 +16,7 @@
 #include "protocols/sep2/dcap.h"
 #include "protocols/sep2/der.h"
 #include "protocols/sep2/edev.h"
+#include "protocols/sep2/mup.h"
 #include "protocols/sep2/tm.h"
 
 #define CERT HTTP_ROLE_ALL_CERT
@@ -41,6 +42,10 @@ const http_route http_routes[] = {
 	{HTTP_SEP2, "PUT", "/edev/{id}/der/{der}/ders", sep2_der_doc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
 	{HTTP_SEP2, "GET", "/edev/{id}/der/{der}/dera", sep2_der_doc_get, CERT, HTTP_CT_NONE, 0},
 	{HTTP_SEP2, "PUT", "/edev/{id}/der/{der}/dera", sep2_der_doc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
+	{HTTP_SEP2, "GET", "/mup", sep2_mup_list_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "POST", "/mup", sep2_mup_list_post, CERT, HTTP_CT_SEP2_XML, 0},
+	{HTTP_SEP2, "GET", "/mup/{id}", sep2_mup_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "POST", "/mup/{id}", sep2_mup_post, DEVPUT, HTTP_CT_SEP2_XML, 0},
 
 	/* fleet enrollment (JSON, VTN listener) */
 	{HTTP_VTN, "POST", "/fleet/v1/enrollment-requests", fleet_api_request_create, HTTP_ROLE_AGGREGATOR, HTTP_CT_JSON, 0},

@@ -22,6 +22,7 @@ sep2_dcap_get(http_request *req)
 		"<DeviceCapability xmlns=\"" SEP2_NS "\" href=\"/dcap\" pollRate=\"900\">"
 		"<TimeLink href=\"/tm\"/>"
 		"<EndDeviceListLink href=\"/edev\"/>"
+		"<MirrorUsagePointListLink href=\"/mup\"/>"
 		"</DeviceCapability>";
 
 	return http_reply(req, 200, SEP2_CT, doc, sizeof(doc) - 1);

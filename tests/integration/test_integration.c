@@ -493,6 +493,188 @@ START_TEST(test_der_reports)
 }
 END_TEST
 
+/* A MirrorMeterReading with one set of n readings from start, step s. */
+static char *
+mmr_xml(const char *mrid, long long start, int n, int step, int base)
+{
+	size_t		cap = 1024 + (size_t) n * 160;
+	char	   *x = malloc(cap);
+	size_t		len;
+
+	ck_assert_ptr_nonnull(x);
+	len = (size_t) snprintf(x, cap, "<MirrorMeterReading " NS "><mRID>%s</mRID>"
+							"<description>site power</description><MirrorReadingSet><mRID>%s01</mRID>"
+							"<timePeriod><duration>%d</duration><start>%lld</start></timePeriod>",
+							mrid, mrid, n * step, start);
+	for (int i = 0; i < n; i++)
+		len += (size_t) snprintf(x + len, cap - len,
+								 "<Reading><timePeriod><duration>%d</duration><start>%lld</start>"
+								 "</timePeriod><value>%d</value></Reading>",
+								 step, start + (long long) i * step, base + i);
+	snprintf(x + len, cap - len,
+			 "</MirrorReadingSet><ReadingType><accumulationBehaviour>12</accumulationBehaviour>"
+			 "<commodity>1</commodity><flowDirection>1</flowDirection><intervalLength>%d</intervalLength>"
+			 "<kind>37</kind><powerOfTenMultiplier>0</powerOfTenMultiplier><uom>38</uom></ReadingType>"
+			 "</MirrorMeterReading>", step);
+	return x;
+}
+
+static long
+sep2_post(const char *cert, const char *path, const char *body, char *loc, size_t loclen)
+{
+	it_response r = it_https(&srv, srv.sep2_port, "POST", path, cert, IT_TLS_CSIP,
+							 SEP2_CT, body);
+	long		st = r.status;
+	const char *l = strstr(r.headers, "Location: ");
+
+	if (loc)
+	{
+		loc[0] = '\0';
+		if (l)
+			snprintf(loc, loclen, "%.*s", (int) strcspn(l + 10, "\r\n"), l + 10);
+	}
+	if (st >= 400)
+		fprintf(stderr, "POST %s: %ld %s", path, st, r.body);
+	it_response_free(&r);
+	return st;
+}
+
+START_TEST(test_mirror_ingest)
+{
+	derms_identity me;
+	derms_err	err;
+	char		path[512], loc[128], loc2[128], body[2048];
+	char	   *x, *v;
+	it_response r;
+
+	if (!up())
+		return;
+	snprintf(path, sizeof(path), "%s/device-demo.pem", srv.pki);
+	ck_assert_int_eq(identity_from_pem_file(path, &me, &err), DERMS_OK);
+
+	/* a device creates its mirror, with one meter reading inside */
+	x = mmr_xml("0A01", 1782907200, 3, 300, 1000);	/* 2026-07-01 */
+	snprintf(body, sizeof(body), "<MirrorUsagePoint " NS "><mRID>0600006CC8</mRID>"
+			 "<description>PCC</description><roleFlags>03</roleFlags>"
+			 "<serviceCategoryKind>0</serviceCategoryKind><status>1</status>"
+			 "<deviceLFDI>%s</deviceLFDI>%s</MirrorUsagePoint>", me.lfdi, x);
+	/* nest the MirrorMeterReading without its own xmlns */
+	{
+		char	   *nsx = strstr(body, "<MirrorMeterReading " NS ">");
+
+		memmove(nsx + strlen("<MirrorMeterReading"), nsx + strlen("<MirrorMeterReading " NS),
+				strlen(nsx + strlen("<MirrorMeterReading " NS)) + 1);
+	}
+	free(x);
+	ck_assert_int_eq(sep2_post("device-demo", "/mup", body, loc, sizeof(loc)), 201);
+	ck_assert_int_eq(strncmp(loc, "/mup/", 5), 0);
+	/* posting it again finds the same mirror and adds no reading */
+	ck_assert_int_eq(sep2_post("device-demo", "/mup", body, loc2, sizeof(loc2)), 201);
+	ck_assert_str_eq(loc, loc2);
+	v = sql_value("SELECT count(*) FROM readings");
+	ck_assert_str_eq(v, "3");
+	free(v);
+
+	/* more readings, across a month boundary, as a list */
+	{
+		char	   *a = mmr_xml("0A01", 1785542400 - 600, 4, 300, 2000);	/* into August */
+		char	   *b = mmr_xml("0A02", 1782907200, 2, 900, 50);
+		char	   *list;
+
+		/* strip the namespace of the inner elements, wrap them in a list */
+		char	   *both[2] = {a, b};
+
+		for (int k = 0; k < 2; k++)
+		{
+			char	   *nsx = strstr(both[k], " " NS);
+
+			memmove(nsx, nsx + strlen(" " NS), strlen(nsx + strlen(" " NS)) + 1);
+		}
+		ck_assert_int_ge(asprintf(&list, "<MirrorMeterReadingList " NS " all=\"2\" results=\"2\">%s%s"
+								  "</MirrorMeterReadingList>", a, b), 0);
+		ck_assert_int_eq(sep2_post("device-demo", loc, list, NULL, 0), 201);
+		ck_assert_int_eq(sep2_post("device-demo", loc, list, NULL, 0), 201);	/* retry */
+		free(a);
+		free(b);
+		free(list);
+	}
+	v = sql_value("SELECT count(*) FROM readings");
+	ck_assert_str_eq(v, "9");
+	free(v);
+	v = sql_value("SELECT count(*) FROM pg_inherits WHERE inhparent = 'readings'::regclass");
+	ck_assert_str_eq(v, "2");	/* July and August */
+	free(v);
+	v = sql_value("SELECT sum(value) FROM readings r JOIN mirror_meter_readings m ON m.id = r.mmr_id"
+				  " WHERE m.mrid = '0A02'");
+	ck_assert_str_eq(v, "101");
+	free(v);
+	v = sql_value("SELECT reading_type->>'uom' FROM mirror_meter_readings WHERE mrid = '0A01'");
+	ck_assert_str_eq(v, "38");
+	free(v);
+
+	/* a single MirrorMeterReading as the document */
+	x = mmr_xml("0A03", 1782907200, 1, 60, 7);
+	ck_assert_int_eq(sep2_post("device-demo", loc, x, NULL, 0), 201);
+	free(x);
+
+	/* read back */
+	r = sep2_get("device-demo", "/mup");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"1\" results=\"1\""));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+	r = sep2_get("device-demo", loc);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "<mRID>0600006CC8</mRID>"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* refusals */
+	{
+		pki_issued	other;
+
+		ck_assert_int_eq(pki_issue(srv.pki, "other-m", PKI_DEVICE, &other, &err), DERMS_OK);
+		r = sep2_get("other-m", loc);
+		ck_assert_int_eq(r.status, 404);
+		it_response_free(&r);
+		x = mmr_xml("0B01", 1782907200, 1, 60, 1);
+		ck_assert_int_eq(sep2_post("other-m", loc, x, NULL, 0), 404);
+		free(x);
+		/* a device may not mirror another device's meter */
+		ck_assert_int_eq(sep2_post("other-m", "/mup", body, NULL, 0), 403);
+	}
+	x = mmr_xml("0A01", 1782907200, 1, 60, 1);
+	{
+		char	   *cut = strstr(x, "<value>");
+
+		ck_assert_ptr_nonnull(cut);
+		*cut = '\0';
+	}
+	ck_assert_int_eq(sep2_post("device-demo", loc, x, NULL, 0), 400);	/* truncated */
+	free(x);
+	ck_assert_int_eq(sep2_post("device-demo", loc,
+							   "<MirrorMeterReading " NS "><mRID>0A01</mRID><bogus/></MirrorMeterReading>",
+							   NULL, 0), 400);
+	ck_assert_int_eq(sep2_post("device-demo", loc,
+							   "<MirrorMeterReading " NS "><mRID>0A01</mRID><MirrorReadingSet><mRID>01</mRID>"
+							   "<timePeriod><duration>60</duration><start>1</start></timePeriod>"
+							   "<Reading><value>999999999999999999</value></Reading></MirrorReadingSet>"
+							   "</MirrorMeterReading>", NULL, 0), 400);	/* beyond Int48 */
+	ck_assert_int_eq(sep2_post("device-demo", loc, "<Time " NS "/>", NULL, 0), 400);
+	v = sql_value("SELECT count(*) FROM readings");
+	ck_assert_str_eq(v, "10");
+	free(v);
+	/* an operator reads, but does not post readings */
+	r = sep2_get("operator-demo", loc);
+	ck_assert_int_eq(r.status, 200);
+	it_response_free(&r);
+	x = mmr_xml("0C01", 1782907200, 1, 60, 1);
+	ck_assert_int_eq(sep2_post("operator-demo", loc, x, NULL, 0), 404);
+	free(x);
+	down();
+}
+END_TEST
+
 START_TEST(test_bad_requests)
 {
 	it_response r;
@@ -1151,6 +1333,7 @@ integration_suite(void)
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_end_devices);
 	tcase_add_test(tc, test_der_reports);
+	tcase_add_test(tc, test_mirror_ingest);
 	tcase_add_test(tc, test_tls_refusals);
 	tcase_add_test(tc, test_vtn_optional_client_cert);
 	tcase_add_test(tc, test_check_config);
