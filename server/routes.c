@@ -15,6 +15,7 @@
 #include "protocols/fleet/api.h"
 #include "protocols/sep2/dcap.h"
 #include "protocols/sep2/der.h"
+#include "protocols/sep2/derp.h"
 #include "protocols/sep2/edev.h"
 #include "protocols/sep2/mup.h"
 #include "protocols/sep2/tm.h"
@@ -42,6 +43,15 @@ const http_route http_routes[] = {
 	{HTTP_SEP2, "PUT", "/edev/{id}/der/{der}/ders", sep2_der_doc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
 	{HTTP_SEP2, "GET", "/edev/{id}/der/{der}/dera", sep2_der_doc_get, CERT, HTTP_CT_NONE, 0},
 	{HTTP_SEP2, "PUT", "/edev/{id}/der/{der}/dera", sep2_der_doc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/fsa", sep2_fsa_list_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/fsa/{fsa}", sep2_fsa_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/derp", sep2_derp_list_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/derp/{p}", sep2_derp_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/derp/{p}/derc", sep2_derc_list_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/derp/{p}/actderc", sep2_derc_active_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/derp/{p}/derc/{c}", sep2_derc_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/derp/{p}/dderc", sep2_dderc_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "POST", "/edev/{id}/rsp", sep2_rsp_post, DEVPUT, HTTP_CT_SEP2_XML, 0},
 	{HTTP_SEP2, "GET", "/mup", sep2_mup_list_get, CERT, HTTP_CT_NONE, 0},
 	{HTTP_SEP2, "POST", "/mup", sep2_mup_list_post, CERT, HTTP_CT_SEP2_XML, 0},
 	{HTTP_SEP2, "GET", "/mup/{id}", sep2_mup_get, CERT, HTTP_CT_NONE, 0},
@@ -56,6 +66,12 @@ const http_route http_routes[] = {
 	{HTTP_VTN, "GET", "/fleet/v1/sites", fleet_api_sites, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 	{HTTP_VTN, "GET", "/fleet/v1/ders", fleet_api_ders, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 	{HTTP_VTN, "GET", "/fleet/v1/enrollments", fleet_api_enrollments, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
+
+	/* IEEE 2030.5 programs and controls: the operator's JSON API */
+	{HTTP_VTN, "POST", "/api/v1/der-programs", sep2_api_program_post, HTTP_ROLE_OPERATOR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "POST", "/api/v1/der-programs/{id}/controls", sep2_api_control_post, HTTP_ROLE_OPERATOR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "POST", "/api/v1/der-controls/{id}/cancel", sep2_api_control_cancel, HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/api/v1/der-controls/{id}/responses", sep2_api_control_responses, HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 
 	/* health and metrics */
 	{HTTP_ADMIN, "GET", "/healthz", admin_healthz, ANON, HTTP_CT_NONE, 0},

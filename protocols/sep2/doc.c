@@ -47,6 +47,8 @@ static const struct
 	[SEP2_V_I48] = {-140737488355328LL, 140737488355327LL, 0, 0},
 	[SEP2_V_TIME] = {0, INT64_MAX, 0, 0},
 	[SEP2_V_PCT] = {0, 10000, 0, 0},
+	[SEP2_V_SPCT] = {-10000, 10000, 0, 0},
+	[SEP2_V_HOUR] = {-3600, 3600, 0, 0},
 	[SEP2_V_STR6] = {0, 0, 0, 6},
 	[SEP2_V_STR32] = {0, 0, 0, 32},
 };
@@ -190,6 +192,111 @@ sep2_doc_parse(arena *a, xmlNodePtr el, const sep2_elem *elems, json_t *out,
 			json_object_set_new(out, e->name, obj);
 		}
 	}
+	return DERMS_OK;
+}
+
+/* One JSON value for type t, as canonical text into *text (static or
+ * malloc'd by jansson's string: the caller copies it at once). */
+static derms_rc
+json_value(const char *key, sep2_vtype t, json_t *v, json_t **text, derms_err *err)
+{
+	if (t == SEP2_V_BOOL)
+	{
+		if (!json_is_boolean(v))
+			return derms_err_set(err, DERMS_EPARSE, "\"%s\" must be true or false", key);
+		*text = json_string(json_is_true(v) ? "true" : "false");
+		return DERMS_OK;
+	}
+	if (vtypes[t].hexlen || vtypes[t].strlen)
+	{
+		const char *s = json_string_value(v);
+		size_t		n = s ? strlen(s) : 0;
+
+		if (s == NULL)
+			return derms_err_set(err, DERMS_EPARSE, "\"%s\" must be a string", key);
+		if (vtypes[t].strlen && n > vtypes[t].strlen)
+			return derms_err_set(err, DERMS_ERANGE, "\"%s\" is longer than %zu characters",
+								 key, vtypes[t].strlen);
+		if (vtypes[t].hexlen &&
+			(n == 0 || n % 2 || n / 2 > vtypes[t].hexlen || strspn(s, "0123456789ABCDEFabcdef") != n))
+			return derms_err_set(err, DERMS_EPARSE, "\"%s\" must be up to %zu bytes of hex",
+								 key, vtypes[t].hexlen);
+		*text = json_string(s);
+		return DERMS_OK;
+	}
+	if (!json_is_integer(v))
+		return derms_err_set(err, DERMS_EPARSE, "\"%s\" must be an integer", key);
+	if (json_integer_value(v) < vtypes[t].lo || json_integer_value(v) > vtypes[t].hi)
+		return derms_err_set(err, DERMS_ERANGE, "\"%s\" must be in %" PRId64 "..%" PRId64,
+							 key, vtypes[t].lo, vtypes[t].hi);
+	{
+		char		buf[24];
+
+		snprintf(buf, sizeof(buf), "%" PRId64, (int64_t) json_integer_value(v));
+		*text = json_string(buf);
+	}
+	return DERMS_OK;
+}
+
+derms_rc
+sep2_doc_from_json(const sep2_elem *elems, json_t *in, json_t *out, derms_err *err)
+{
+	const char *key;
+	json_t	   *v;
+
+	if (!json_is_object(in))
+		return derms_err_set(err, DERMS_EPARSE, "expected a JSON object");
+	json_object_foreach(in, key, v)
+	{
+		int			k = index_of(elems, NULL, key);
+		const sep2_elem *e;
+		json_t	   *text;
+
+		if (k < 0 || elems[k].repeat)
+			return derms_err_set(err, DERMS_EPARSE, "unknown field \"%s\"", key);
+		e = &elems[k];
+		if (e->children == NULL)
+		{
+			if (json_value(key, e->type, v, &text, err) != DERMS_OK)
+				return err->code;
+			json_object_set_new(out, key, text);
+			continue;
+		}
+		if (!json_is_object(v))
+			return derms_err_set(err, DERMS_EPARSE, "\"%s\" must be an object", key);
+		{
+			json_t	   *obj = json_object();
+			size_t		nk = 0;
+
+			for (const sep2_child *c = e->children; c->name; c++, nk++)
+			{
+				json_t	   *cv = json_object_get(v, c->name);
+				char		path[128];
+
+				snprintf(path, sizeof(path), "%s.%s", key, c->name);
+				if (cv == NULL)
+				{
+					json_decref(obj);
+					return derms_err_set(err, DERMS_EPARSE, "\"%s\" is missing", path);
+				}
+				if (json_value(path, c->type, cv, &text, err) != DERMS_OK)
+				{
+					json_decref(obj);
+					return err->code;
+				}
+				json_object_set_new(obj, c->name, text);
+			}
+			if (json_object_size(v) != nk)
+			{
+				json_decref(obj);
+				return derms_err_set(err, DERMS_EPARSE, "\"%s\" has unknown fields", key);
+			}
+			json_object_set_new(out, key, obj);
+		}
+	}
+	for (const sep2_elem *e = elems; e->name; e++)
+		if (e->required && json_object_get(out, e->name) == NULL)
+			return derms_err_set(err, DERMS_EPARSE, "\"%s\" is missing", e->name);
 	return DERMS_OK;
 }
 

@@ -41,6 +41,8 @@ typedef enum sep2_vtype
 	SEP2_V_I48,
 	SEP2_V_TIME,				/* TimeType: UTC seconds, >= 0 */
 	SEP2_V_PCT,					/* PerCent: hundredths, 0..10000 */
+	SEP2_V_SPCT,				/* SignedPerCent: -10000..10000 */
+	SEP2_V_HOUR,				/* OneHourRangeType: -3600..3600 */
 	SEP2_V_STR6,				/* String6 */
 	SEP2_V_STR32				/* String32 */
 } sep2_vtype;
@@ -84,6 +86,15 @@ derms_rc	sep2_doc_check(xmlNodePtr el, const sep2_elem *elems, derms_err *err);
  * into out (element -> text, or -> object of child -> text). */
 derms_rc	sep2_doc_parse(arena *a, xmlNodePtr el, const sep2_elem *elems,
 						   json_t *out, derms_err *err);
+
+/*
+ * The same check for values given as JSON (the operator API): in must be
+ * an object whose keys are table elements, with JSON integers or booleans
+ * for simple elements and objects for compound ones; out gets the
+ * canonical text form sep2_doc_write expects.  Errors name the key.
+ */
+derms_rc	sep2_doc_from_json(const sep2_elem *elems, json_t *in, json_t *out,
+							   derms_err *err);
 
 /* Write the children held in doc, in table order (the caller opens and
  * closes the enclosing element). */

@@ -64,10 +64,24 @@ write_edev(sep2_xw *w, PGresult *r, int row, bool root)
 		sep2_xw_open(w, "EndDevice", "href", href, "subscribable", "0", (char *) NULL);
 	else
 		sep2_xw_open(w, "EndDevice", "href", href, (char *) NULL);
+	{
+		char		der[80];
+
+		snprintf(der, sizeof(der), "/edev/%s/der", id);
+		sep2_xw_open(w, "DERListLink", "href", der, (char *) NULL);
+		sep2_xw_close(w);
+	}
 	sep2_xw_text(w, "lFDI", PQgetvalue(r, row, 1));
 	sep2_xw_text(w, "sFDI", PQgetvalue(r, row, 2));
 	sep2_xw_text(w, "changedTime", PQgetvalue(r, row, 4));
 	sep2_xw_bool(w, "enabled", PQgetvalue(r, row, 3)[0] == 't');
+	{
+		char		fsa[80];
+
+		snprintf(fsa, sizeof(fsa), "/edev/%s/fsa", id);
+		sep2_xw_open(w, "FunctionSetAssignmentsListLink", "href", fsa, (char *) NULL);
+		sep2_xw_close(w);
+	}
 	if (PQgetvalue(r, row, 5)[0] == 't')
 	{
 		char		rg[80];

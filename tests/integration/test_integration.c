@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -670,6 +671,182 @@ START_TEST(test_mirror_ingest)
 	it_response_free(&r);
 	x = mmr_xml("0C01", 1782907200, 1, 60, 1);
 	ck_assert_int_eq(sep2_post("operator-demo", loc, x, NULL, 0), 404);
+	free(x);
+	down();
+}
+END_TEST
+
+/* POST JSON to the operator API; returns the status, copies "id" and "mrid". */
+static long
+api_post(const char *cert, const char *path, const char *body, long *id, char *mrid)
+{
+	it_response r = it_https(&srv, srv.vtn_port, "POST", path, cert, IT_TLS_DEFAULT,
+							 body ? "application/json" : NULL, body);
+	long		st = r.status;
+	const char *p;
+
+	if (id && (p = strstr(r.body, "\"id\":")) != NULL)
+		*id = strtol(p + 5, NULL, 10);
+	if (mrid && (p = strstr(r.body, "\"mrid\":\"")) != NULL)
+		snprintf(mrid, 33, "%.32s", p + 8);
+	if (st >= 400)
+		fprintf(stderr, "API POST %s: %ld %s\n", path, st, r.body);
+	it_response_free(&r);
+	return st;
+}
+
+/* currentStatus of the control with mRID m in a DERControlList body. */
+static int
+status_of(const char *list, const char *m)
+{
+	const char *p = strstr(list, m);
+	const char *s = p ? strstr(p, "<currentStatus>") : NULL;
+
+	return s ? atoi(s + strlen("<currentStatus>")) : -1;
+}
+
+START_TEST(test_programs_and_controls)
+{
+	derms_identity me;
+	derms_err	err;
+	char		loc[128], path[512], body[1024], m1[33], m2[33], m3[33], pm[33];
+	long		prog, c1, c3, other;
+	long long	now = (long long) time(NULL);
+	char	   *x;
+	it_response r;
+
+	if (!up_with("[vtn]\nca_file = pki/trust.pem\n"))
+		return;
+	snprintf(path, sizeof(path), "%s/device-demo.pem", srv.pki);
+	ck_assert_int_eq(identity_from_pem_file(path, &me, &err), DERMS_OK);
+	x = edev_xml(&me);
+	ck_assert_int_eq(edev_post("device-demo", x, loc, sizeof(loc)), 201);
+	free(x);
+
+	/* discovery: EndDevice -> FunctionSetAssignments -> DERProgramList */
+	r = sep2_get("device-demo", loc);
+	ck_assert_ptr_nonnull(strstr(r.body, "FunctionSetAssignmentsListLink"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+	snprintf(path, sizeof(path), "%s/fsa", loc);
+	r = sep2_get("device-demo", path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "DERProgramListLink"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* the operator makes a program for everyone, with a default control */
+	ck_assert_int_eq(api_post("operator-demo", "/api/v1/der-programs",
+							  "{\"description\":\"fleet\",\"primacy\":10,\"scope\":{\"kind\":\"all\"},"
+							  "\"defaultControl\":{\"opModConnect\":true,\"opModMaxLimW\":10000}}",
+							  &prog, pm), 201);
+	/* and one for another device only */
+	ck_assert_int_eq(api_post("operator-demo", "/api/v1/der-programs",
+							  "{\"primacy\":1,\"scope\":{\"kind\":\"end_device\",\"id\":999999}}",
+							  &other, NULL), 201);
+	snprintf(path, sizeof(path), "%s/derp", loc);
+	r = sep2_get("device-demo", path);
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"1\" results=\"1\""));
+	ck_assert_ptr_nonnull(strstr(r.body, pm));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+	snprintf(path, sizeof(path), "%s/derp/%ld", loc, other);
+	r = sep2_get("device-demo", path);
+	ck_assert_int_eq(r.status, 404);
+	it_response_free(&r);
+	snprintf(path, sizeof(path), "%s/derp/%ld/dderc", loc, prog);
+	r = sep2_get("device-demo", path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "<opModConnect>true</opModConnect>"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* an active control and a scheduled one */
+	snprintf(path, sizeof(path), "/api/v1/der-programs/%ld/controls", prog);
+	snprintf(body, sizeof(body), "{\"start\":%lld,\"duration\":3600,\"description\":\"discharge\","
+			 "\"base\":{\"opModTargetW\":{\"multiplier\":0,\"value\":3000}}}", now - 60);
+	ck_assert_int_eq(api_post("operator-demo", path, body, &c1, m1), 201);
+	snprintf(body, sizeof(body), "{\"start\":%lld,\"duration\":600,\"randomizeStart\":60,"
+			 "\"base\":{\"opModFixedW\":-5000}}", now + 7200);
+	ck_assert_int_eq(api_post("operator-demo", path, body, NULL, m2), 201);
+	snprintf(path, sizeof(path), "%s/derp/%ld/derc?l=10", loc, prog);
+	r = sep2_get("device-demo", path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"2\" results=\"2\""));
+	ck_assert_int_eq(status_of(r.body, m1), 1);
+	ck_assert_int_eq(status_of(r.body, m2), 0);
+	ck_assert(strstr(r.body, m1) < strstr(r.body, m2));	/* by start */
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+	snprintf(path, sizeof(path), "%s/derp/%ld/actderc", loc, prog);
+	r = sep2_get("device-demo", path);
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"1\" results=\"1\""));
+	ck_assert_ptr_nonnull(strstr(r.body, m1));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* a newer overlapping control supersedes the first; cancelling it
+	 * brings the first back */
+	snprintf(path, sizeof(path), "/api/v1/der-programs/%ld/controls", prog);
+	snprintf(body, sizeof(body), "{\"start\":%lld,\"duration\":600,"
+			 "\"base\":{\"opModTargetW\":{\"multiplier\":0,\"value\":1000}}}", now - 30);
+	ck_assert_int_eq(api_post("operator-demo", path, body, &c3, m3), 201);
+	snprintf(path, sizeof(path), "%s/derp/%ld/derc?l=10", loc, prog);
+	r = sep2_get("device-demo", path);
+	ck_assert_int_eq(status_of(r.body, m1), 4);
+	ck_assert_int_eq(status_of(r.body, m3), 1);
+	it_response_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/der-controls/%ld/cancel", c3);
+	ck_assert_int_eq(api_post("operator-demo", path, NULL, NULL, NULL), 200);
+	ck_assert_int_eq(api_post("operator-demo", path, NULL, NULL, NULL), 409);
+	snprintf(path, sizeof(path), "%s/derp/%ld/derc?l=10", loc, prog);
+	r = sep2_get("device-demo", path);
+	ck_assert_int_eq(status_of(r.body, m3), 2);	/* marked, never deleted */
+	ck_assert_int_eq(status_of(r.body, m1), 1);
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+	snprintf(path, sizeof(path), "%s/derp/%ld/derc/%ld", loc, prog, c1);
+	r = sep2_get("device-demo", path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "replyTo="));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* the device answers; a retry is not a second answer */
+	snprintf(body, sizeof(body), "<DERControlResponse " NS "><createdDateTime>%lld</createdDateTime>"
+			 "<endDeviceLFDI>%s</endDeviceLFDI><status>1</status><subject>%s</subject>"
+			 "</DERControlResponse>", now, me.lfdi, m1);
+	snprintf(path, sizeof(path), "%s/rsp", loc);
+	ck_assert_int_eq(sep2_post("device-demo", path, body, NULL, 0), 201);
+	ck_assert_int_eq(sep2_post("device-demo", path, body, NULL, 0), 201);
+	snprintf(body, sizeof(body), "<DERControlResponse " NS "><endDeviceLFDI>%s</endDeviceLFDI>"
+			 "<status>1</status><subject>00112233445566778899AABBCCDDEEFF</subject>"
+			 "</DERControlResponse>", me.lfdi);
+	ck_assert_int_eq(sep2_post("device-demo", path, body, NULL, 0), 400);
+	snprintf(path, sizeof(path), "/api/v1/der-controls/%ld/responses", c1);
+	r = it_https(&srv, srv.vtn_port, "GET", path, "operator-demo", IT_TLS_DEFAULT, NULL, NULL);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, me.lfdi));
+	ck_assert_ptr_null(strstr(strstr(r.body, me.lfdi) + 40, me.lfdi));	/* once */
+	it_response_free(&r);
+
+	/* bad API input, and not an operator */
+	ck_assert_int_eq(api_post("operator-demo", "/api/v1/der-programs",
+							  "{\"primacy\":300,\"scope\":{\"kind\":\"all\"}}", NULL, NULL), 400);
+	ck_assert_int_eq(api_post("operator-demo", "/api/v1/der-programs",
+							  "{\"primacy\":1,\"scope\":{\"kind\":\"all\"},\"colour\":1}", NULL, NULL), 400);
+	snprintf(path, sizeof(path), "/api/v1/der-programs/%ld/controls", prog);
+	ck_assert_int_eq(api_post("operator-demo", path,
+							  "{\"start\":1,\"duration\":60,\"base\":{\"opModFixedW\":20000}}", NULL, NULL), 400);
+	ck_assert_int_eq(api_post("operator-demo", path,
+							  "{\"start\":1,\"duration\":60,\"base\":{\"opModWarp\":1}}", NULL, NULL), 400);
+	ck_assert_int_eq(api_post("operator-demo", path, "{\"start\":1,", NULL, NULL), 400);
+	ck_assert_int_eq(api_post("operator-demo", "/api/v1/der-programs/424242/controls",
+							  "{\"start\":1,\"duration\":60,\"base\":{\"opModConnect\":false}}", NULL, NULL), 404);
+	ck_assert_int_eq(api_post("aggregator-demo", "/api/v1/der-programs",
+							  "{\"primacy\":1,\"scope\":{\"kind\":\"all\"}}", NULL, NULL), 404);
+	x = sql_value("SELECT count(*) FROM audit_log WHERE action LIKE 'der_%'");
+	ck_assert_str_eq(x, "6");	/* 2 programs, 3 controls, 1 cancel */
 	free(x);
 	down();
 }
@@ -1334,6 +1511,7 @@ integration_suite(void)
 	tcase_add_test(tc, test_end_devices);
 	tcase_add_test(tc, test_der_reports);
 	tcase_add_test(tc, test_mirror_ingest);
+	tcase_add_test(tc, test_programs_and_controls);
 	tcase_add_test(tc, test_tls_refusals);
 	tcase_add_test(tc, test_vtn_optional_client_cert);
 	tcase_add_test(tc, test_check_config);
