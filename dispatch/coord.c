@@ -1,36 +1,58 @@
 /*
  * dispatch/coord.c
  *	  Price coordination of exact per-device subproblems: Dantzig-Wolfe
- *	  decomposition with blocks of devices, a small CLP master, Wentges
- *	  dual smoothing and a Lagrangian lower bound at every iteration.
+ *	  decomposition over blocks of devices with a small CLP master,
+ *	  box-step (trust-region) dual stabilisation, a warm start from a
+ *	  virtual-battery aggregate, and a certified Lagrangian lower bound.
  *
  * NOTES
- *	  Coupling rows (the only ones the master holds besides one convexity
- *	  row per block): a target row per interval with a target, a reserve
- *	  row per interval with a reserve, and feeder rows, added lazily: the
- *	  row of group g at t enters only once the columns seen so far could
- *	  break the limit (before that every convex combination respects it).
- *	  All rows have penalised slacks, so the master is always feasible.
+ *	  Linking rows: a target row per interval with a target, a reserve row
+ *	  per interval with a reserve, and feeder rows, added when the
+ *	  columns seen so far could break a limit (or the warm start prices
+ *	  it).  Every row has its penalised slacks, so the master is always
+ *	  feasible; each block has a convexity row.
  *
- *	  At duals d, each block b solves its devices exactly at the power
- *	  price c_t = dt * price_t + y_t + nu_{g,t} and stored-energy price
- *	  rho_t; the sum of the block optima plus the row terms
- *	  (d > 0 ? d * lower : d * upper) is a valid lower bound (weak
- *	  duality), whatever d is.  The master's objective is the cost of a
- *	  schedule that is feasible for every device (a convex combination of
- *	  feasible schedules of each device) and for every feeder row it holds.
- *	  The gap is (master - best bound) / max(|master|, |bound|, 1).
+ *	  Lower bound.  At any duals (y, rho, nu) inside the slacks' price
+ *	  ranges, the sum of the blocks' exact optima at the power price
+ *	  c_t = dt price_t + y_t + nu_{g,t} and stored-energy price rho_t, plus
+ *	  y.target + rho.reserve + sum of nu times the binding feeder limit, is
+ *	  a lower bound on the optimum (weak duality).  We report the best.
  *
- *	  Device schedules are not kept per column: a column remembers the
- *	  iteration whose duals produced it, and the final schedule re-solves
- *	  those devices at those duals (the subproblem solvers are
- *	  deterministic) and mixes them with the master's weights.
+ *	  Stabilisation.  Around a centre (the best duals so far) the master
+ *	  gets, per linking row, two "box" columns of cost centre +- delta:
+ *	  its duals then stay within delta of the centre (du Merle's boxstep,
+ *	  a trust region).  The stabilised master's value is the cutting-plane
+ *	  model's maximum in the box; when the Lagrangian at the new duals
+ *	  gains at least a tenth of what the model predicted, the centre moves
+ *	  (serious step) and the box may grow; when it loses, the box shrinks.
+ *	  Columns unused for AGE_MAX master solves are deleted.
+ *
+ *	  Upper bound.  Each iteration also solves the master with the box
+ *	  columns closed: its value is the cost of a convex combination, per
+ *	  block, of device schedules, each feasible for its device, respecting
+ *	  every feeder row the master holds (elastic only when nothing else
+ *	  can).  The gap is (that value - best bound) / max(|.|, |.|, 1).  The
+ *	  schedule itself is rebuilt at the end: a column remembers the
+ *	  iteration whose duals produced it, and those blocks are re-solved at
+ *	  those duals (the device solvers are deterministic) and mixed with the
+ *	  master's weights, renormalised per block; the reported cost is then
+ *	  re-evaluated from the schedule by dispatch_schedule_evaluate().
+ *
+ *	  Warm start: one virtual battery per feeder group (sums of powers,
+ *	  energies and limits; weighted efficiencies, losses and wear cost),
+ *	  plus the group's PV summed, solved as one small LP by CLP; its
+ *	  target/feeder duals are the first prices.  Only a starting point:
+ *	  neither bound depends on it.
+ *
+ *	  DERMS_DISPATCH_TRACE=1 prints one line per iteration to stderr
+ *	  (time, columns, rows, bounds, box size): an operator's debugging aid.
  *	  Pricing runs on in->opt.threads threads, blocks split round-robin.
  */
 #include "coord.h"
 
 #include <assert.h>
 #include <float.h>
+#include <stdint.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -44,11 +66,14 @@
 #include <Clp_C_Interface.h>
 #pragma GCC diagnostic pop
 
+#include "dispatch/degrade.h"
 #include "dispatch/device.h"
+#include "dispatch/exact.h"
 
 #define COIN_DBL_MAX DBL_MAX
-#ifndef DUAL_SIGN
-#define DUAL_SIGN 1.0
+#define AGE_MAX 8				/* master solves a column may sit unused */
+#ifndef NOISE_EVERY
+#define NOISE_EVERY 4			/* one stabilised dual step in this many */
 #endif
 
 typedef struct block
@@ -76,9 +101,11 @@ typedef struct coord
 			   *bE,
 			   *bC,
 			   *bV;
-	/* recovery: weights per (block, iteration) to mix, NULL when pricing */
+	/* per-block price noise (primal diversification; no bound then) */
+	double		eps;
+	int			seed;
+	/* recovery: weights per block to mix, NULL when pricing */
 	const double *mixw;
-	int			mixk;
 	dispatch_schedule *sched;
 	derms_rc	rc;
 	derms_err	err;
@@ -98,6 +125,19 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Deterministic noise in [-1, 1] for (seed, block, interval). */
+static double
+noise(int seed, int b, int t)
+{
+	uint64_t	z = ((uint64_t) seed << 40) ^ ((uint64_t) b << 20) ^ (uint64_t) t;
+
+	z += 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return (double) (z >> 11) * (2.0 / 9007199254740992.0) - 1.0;
 }
 
 /* Price block b at the current duals, or mix it into the schedule. */
@@ -144,7 +184,8 @@ work_blocks(void *arg)
 			memset(E, 0, sizeof(double) * (size_t) T);
 		}
 		for (int t = 0; t < T; t++)
-			price[t] = in->dt * in->price[t] + c->y[t] + nu[t];
+			price[t] = in->dt * in->price[t] + c->y[t] + nu[t] +
+				(c->eps > 0.0 ? c->eps * noise(c->seed, b, t) : 0.0);
 		for (int i = 0; i < bk->n; i++)
 		{
 			int			r = c->order[bk->first + i];
@@ -264,8 +305,9 @@ make_blocks(coord *c, derms_err *err)
 	qsort_r(c->order, (size_t) N, sizeof(int), cmp_group, c);
 	if (bs <= 0)
 	{
-		/* about one block per two intervals, at least one per group */
-		int			want = 2 * c->T > 64 ? c->T : 64;
+		/* a few blocks per group: enough freedom for the master to mix
+		 * schedules, few enough to keep it small */
+		int			want = 4 * c->G > 32 ? 4 * c->G : 32;
 
 		bs = (N + want - 1) / want;
 		if (bs < 1)
@@ -288,86 +330,151 @@ make_blocks(coord *c, derms_err *err)
 	return DERMS_OK;
 }
 
-/* The master LP and its bookkeeping. */
+/* Kinds of master columns. */
+#define COL_SLACK	0
+#define COL_BOX		1
+#define COL_LAM		2
+
+/* Kinds of linking rows, for the dual ranges. */
+#define ROW_CONV	0
+#define ROW_TARGET	1
+#define ROW_RESERVE 2
+#define ROW_FEEDER	3
+
+/* The master LP and its bookkeeping, indexed like CLP's rows/columns. */
 typedef struct master
 {
 	Clp_Simplex *m;
-	int			T,
-				G,
-				B;
+	int			T;
 	int		   *trow,
 			   *rrow,
 			   *frow;			/* frow[g*T+t], -1 = not (yet) in */
-	double	   *flo,
-			   *fup;
-	int			nlam;			/* lambda columns */
-	int			caplam;
-	int		   *lam_col,
-			   *lam_blk,
-			   *lam_it;
-	double	   *lam_S;			/* [nlam * T] block net injection */
+	/* rows */
+	int			nrow,
+				caprow;
+	char	   *rkind;
+	double	   *cen;			/* centre dual of each linking row */
+	/* columns */
+	int			ncol,
+				capcol;
+	char	   *kind;
+	int		   *cblk,
+			   *cit,
+			   *cage,
+			   *crow;			/* box: its row */
+	signed char *csgn;			/* box: +1 or -1 */
+	double	   *cS;				/* [capcol * T], LAM only */
 	double	   *bmax,
-			   *bmin;			/* [B*T] over the block's columns */
-	/* columns waiting for one Clp_addColumns call */
+			   *bmin;			/* [B*T] over each block's columns */
+	int			nlam;
+	/* lambda columns waiting for one Clp_addColumns call */
 	int			npend;
-	int		   *pstart;
-	int		   *prow;
-	double	   *pval;
-	double	   *pcost;
+	int		   *pstart,
+			   *prow;
+	double	   *pval,
+			   *pcost;
 	size_t		pnz,
 				pcap;
 } master;
 
 static int
-master_grow(master *M)
+grow_rows(master *M, int need)
 {
-	if (M->nlam < M->caplam)
+	if (need <= M->caprow)
 		return 0;
-	M->caplam = M->caplam ? M->caplam * 2 : 1024;
-	M->lam_col = realloc(M->lam_col, sizeof(int) * (size_t) M->caplam);
-	M->lam_blk = realloc(M->lam_blk, sizeof(int) * (size_t) M->caplam);
-	M->lam_it = realloc(M->lam_it, sizeof(int) * (size_t) M->caplam);
-	M->lam_S = realloc(M->lam_S, sizeof(double) * (size_t) M->caplam * M->T);
-	return (M->lam_col && M->lam_blk && M->lam_it && M->lam_S) ? 0 : -1;
+	M->caprow = need * 2 + 64;
+	M->rkind = realloc(M->rkind, (size_t) M->caprow);
+	M->cen = realloc(M->cen, sizeof(double) * (size_t) M->caprow);
+	return (M->rkind && M->cen) ? 0 : -1;
 }
 
-static void
-add_slack(master *M, int row, double cost, double coef)
+static int
+grow_cols(master *M, int need)
+{
+	if (need <= M->capcol)
+		return 0;
+	M->capcol = need * 2 + 256;
+	M->kind = realloc(M->kind, (size_t) M->capcol);
+	M->cblk = realloc(M->cblk, sizeof(int) * (size_t) M->capcol);
+	M->cit = realloc(M->cit, sizeof(int) * (size_t) M->capcol);
+	M->cage = realloc(M->cage, sizeof(int) * (size_t) M->capcol);
+	M->crow = realloc(M->crow, sizeof(int) * (size_t) M->capcol);
+	M->csgn = realloc(M->csgn, (size_t) M->capcol);
+	M->cS = realloc(M->cS, sizeof(double) * (size_t) M->capcol * M->T);
+	return (M->kind && M->cblk && M->cit && M->cage && M->crow && M->csgn &&
+			M->cS) ? 0 : -1;
+}
+
+/* Append a slack or box column (one entry) to CLP and the metadata. */
+static int
+add_unit_col(master *M, int kind, int row, double coef, double cost)
 {
 	double		lo = 0.0,
 				up = COIN_DBL_MAX;
 	int			st[2] = {0, 1};
+	int			j = M->ncol;
 
+	if (grow_cols(M, j + 1) < 0)
+		return -1;
 	Clp_addColumns(M->m, 1, &lo, &up, &cost, st, &row, &coef);
+	M->kind[j] = (char) kind;
+	M->cblk[j] = -1;
+	M->cit[j] = -1;
+	M->cage[j] = 0;
+	M->crow[j] = row;
+	M->csgn[j] = coef > 0 ? 1 : -1;
+	M->ncol++;
+	return 0;
+}
+
+/* A linking row: its penalised slacks and its two box columns. */
+static int
+add_link_slacks(master *M, int row, int rk, double cen, double pen_up,
+				double pen_dn)
+{
+	M->rkind[row] = (char) rk;
+	M->cen[row] = cen;
+	if (pen_up > 0 && add_unit_col(M, COL_SLACK, row, 1.0, pen_up) < 0)
+		return -1;
+	if (pen_dn > 0 && add_unit_col(M, COL_SLACK, row, -1.0, pen_dn) < 0)
+		return -1;
+	if (add_unit_col(M, COL_BOX, row, 1.0, 0.0) < 0 ||
+		add_unit_col(M, COL_BOX, row, -1.0, 0.0) < 0)
+		return -1;
+	return 0;
 }
 
 static int
-master_init(master *M, const coord *c)
+master_init(master *M, const coord *c, const double *y0, const double *rho0)
 {
 	const dispatch_instance *in = c->in;
 	int			T = c->T,
 				nrow = 0;
-	double	   *lo = malloc(sizeof(double) * ((size_t) 3 * T + c->B + 1));
-	double	   *up = malloc(sizeof(double) * ((size_t) 3 * T + c->B + 1));
-	int			zero = 0;
+	double	   *lo = malloc(sizeof(double) * ((size_t) 2 * T + c->B + 1));
+	double	   *up = malloc(sizeof(double) * ((size_t) 2 * T + c->B + 1));
+	int			starts[1] = {0};
+	int			rc = 0;
 
 	memset(M, 0, sizeof(*M));
 	M->T = T;
-	M->G = c->G;
-	M->B = c->B;
 	M->trow = malloc(sizeof(int) * (size_t) T);
 	M->rrow = malloc(sizeof(int) * (size_t) T);
-	M->frow = malloc(sizeof(int) * (size_t) T * c->G);
+	M->frow = malloc(sizeof(int) * (size_t) T * (c->G ? c->G : 1));
 	M->bmax = malloc(sizeof(double) * (size_t) T * c->B);
 	M->bmin = malloc(sizeof(double) * (size_t) T * c->B);
-	if (!lo || !up || !M->trow || !M->rrow || !M->frow || !M->bmax || !M->bmin)
+	if (!lo || !up || !M->trow || !M->rrow || !M->frow || !M->bmax ||
+		!M->bmin || grow_rows(M, 2 * T + c->B + 1) < 0)
 	{
 		free(lo);
 		free(up);
 		return -1;
 	}
 	for (int b = 0; b < c->B; b++, nrow++)
+	{
 		lo[nrow] = up[nrow] = 1.0;
+		M->rkind[nrow] = ROW_CONV;
+		M->cen[nrow] = 0.0;
+	}
 	for (int t = 0; t < T; t++)
 	{
 		M->trow[t] = M->rrow[t] = -1;
@@ -384,6 +491,7 @@ master_init(master *M, const coord *c)
 			up[nrow] = COIN_DBL_MAX;
 			M->rrow[t] = nrow++;
 		}
+	M->nrow = nrow;
 	for (size_t k = 0; k < (size_t) T * c->G; k++)
 		M->frow[k] = -1;
 	for (size_t k = 0; k < (size_t) T * c->B; k++)
@@ -393,27 +501,20 @@ master_init(master *M, const coord *c)
 	}
 	M->m = Clp_newModel();
 	Clp_setLogLevel(M->m, 0);
-	{
-		int		   *starts = calloc(1, sizeof(int));
-
-		Clp_loadProblem(M->m, 0, nrow, starts, NULL, NULL, NULL, NULL, NULL,
-						lo, up);
-		free(starts);
-	}
-	(void) zero;
-	for (int t = 0; t < T; t++)
+	Clp_loadProblem(M->m, 0, nrow, starts, NULL, NULL, NULL, NULL, NULL, lo, up);
+	for (int t = 0; t < T && rc == 0; t++)
 	{
 		if (M->trow[t] >= 0)
-		{
-			add_slack(M, M->trow[t], in->pen_shortfall * in->dt, 1.0);
-			add_slack(M, M->trow[t], in->pen_surplus * in->dt, -1.0);
-		}
-		if (M->rrow[t] >= 0)
-			add_slack(M, M->rrow[t], in->pen_reserve, 1.0);
+			rc = add_link_slacks(M, M->trow[t], ROW_TARGET, y0[t],
+								 in->pen_shortfall * in->dt,
+								 in->pen_surplus * in->dt);
+		if (rc == 0 && M->rrow[t] >= 0)
+			rc = add_link_slacks(M, M->rrow[t], ROW_RESERVE, rho0[t],
+								 in->pen_reserve, 0.0);
 	}
 	free(lo);
 	free(up);
-	return 0;
+	return rc;
 }
 
 static void
@@ -424,10 +525,15 @@ master_free(master *M)
 	free(M->trow);
 	free(M->rrow);
 	free(M->frow);
-	free(M->lam_col);
-	free(M->lam_blk);
-	free(M->lam_it);
-	free(M->lam_S);
+	free(M->rkind);
+	free(M->cen);
+	free(M->kind);
+	free(M->cblk);
+	free(M->cit);
+	free(M->cage);
+	free(M->crow);
+	free(M->csgn);
+	free(M->cS);
 	free(M->bmax);
 	free(M->bmin);
 	free(M->pstart);
@@ -436,83 +542,58 @@ master_free(master *M)
 	free(M->pcost);
 }
 
-/* Add the column block b produced at iteration it. */
+/* Queue the column block b produced at iteration it. */
 static int
 master_add_column(master *M, const coord *c, int b, int it)
 {
 	int			T = c->T,
-				g = c->blk[b].group;
+				g = c->blk[b].group,
+				j = M->ncol + M->npend;
 	const double *S = &c->bS[(size_t) b * T],
 			   *E = &c->bE[(size_t) b * T];
-	int		   *rows = malloc(sizeof(int) * (3 * (size_t) T + 1));
-	double	   *vals = malloc(sizeof(double) * (3 * (size_t) T + 1));
-	int			n = 0,
-				st[2];
-	double		lo = 0.0,
-				up = COIN_DBL_MAX,
-				cost = c->bC[b];
+	size_t		need = M->pnz + 3 * (size_t) T + 1;
 
-	if (!rows || !vals || master_grow(M) < 0)
-	{
-		free(rows);
-		free(vals);
+	if (grow_cols(M, j + 1) < 0)
 		return -1;
-	}
-	rows[n] = b;
-	vals[n++] = 1.0;
-	for (int t = 0; t < T; t++)
+	if (need > M->pcap)
 	{
-		if (M->trow[t] >= 0)
-		{
-			rows[n] = M->trow[t];
-			vals[n++] = S[t];
-		}
-		if (M->rrow[t] >= 0)
-		{
-			rows[n] = M->rrow[t];
-			vals[n++] = E[t];
-		}
-		if (M->frow[(size_t) g * T + t] >= 0)
-		{
-			rows[n] = M->frow[(size_t) g * T + t];
-			vals[n++] = S[t];
-		}
-		if (S[t] > M->bmax[(size_t) b * T + t])
-			M->bmax[(size_t) b * T + t] = S[t];
-		if (S[t] < M->bmin[(size_t) b * T + t])
-			M->bmin[(size_t) b * T + t] = S[t];
-	}
-	(void) st;
-	(void) lo;
-	(void) up;
-	M->lam_col[M->nlam] = Clp_numberColumns(M->m) + M->npend;
-	M->lam_blk[M->nlam] = b;
-	M->lam_it[M->nlam] = it;
-	memcpy(&M->lam_S[(size_t) M->nlam * T], S, sizeof(double) * (size_t) T);
-	M->nlam++;
-	if (M->pnz + (size_t) n > M->pcap)
-	{
-		M->pcap = (M->pnz + (size_t) n) * 2;
+		M->pcap = need * 2;
 		M->prow = realloc(M->prow, sizeof(int) * M->pcap);
 		M->pval = realloc(M->pval, sizeof(double) * M->pcap);
 	}
 	M->pstart = realloc(M->pstart, sizeof(int) * ((size_t) M->npend + 2));
 	M->pcost = realloc(M->pcost, sizeof(double) * ((size_t) M->npend + 1));
 	if (!M->prow || !M->pval || !M->pstart || !M->pcost)
-	{
-		free(rows);
-		free(vals);
 		return -1;
-	}
 	M->pstart[M->npend] = (int) M->pnz;
-	memcpy(&M->prow[M->pnz], rows, sizeof(int) * (size_t) n);
-	memcpy(&M->pval[M->pnz], vals, sizeof(double) * (size_t) n);
-	M->pnz += (size_t) n;
-	M->pcost[M->npend] = cost;
+#define PUT(r, v) do { M->prow[M->pnz] = (r); M->pval[M->pnz++] = (v); } while (0)
+	PUT(b, 1.0);
+	for (int t = 0; t < T; t++)
+	{
+		size_t		k = (size_t) b * T + t;
+
+		if (M->trow[t] >= 0 && S[t] != 0.0)
+			PUT(M->trow[t], S[t]);
+		if (M->rrow[t] >= 0 && E[t] != 0.0)
+			PUT(M->rrow[t], E[t]);
+		if (M->frow[(size_t) g * T + t] >= 0 && S[t] != 0.0)
+			PUT(M->frow[(size_t) g * T + t], S[t]);
+		if (S[t] > M->bmax[k])
+			M->bmax[k] = S[t];
+		if (S[t] < M->bmin[k])
+			M->bmin[k] = S[t];
+	}
+#undef PUT
+	M->pcost[M->npend] = c->bC[b];
 	M->npend++;
 	M->pstart[M->npend] = (int) M->pnz;
-	free(rows);
-	free(vals);
+	M->kind[j] = COL_LAM;
+	M->cblk[j] = b;
+	M->cit[j] = it;
+	M->cage[j] = 0;
+	M->crow[j] = -1;
+	M->csgn[j] = 0;
+	memcpy(&M->cS[(size_t) j * T], S, sizeof(double) * (size_t) T);
 	return 0;
 }
 
@@ -537,28 +618,32 @@ master_flush(master *M)
 	Clp_addColumns(M->m, M->npend, lo, up, M->pcost, M->pstart, M->prow, M->pval);
 	free(lo);
 	free(up);
+	M->ncol += M->npend;
+	M->nlam += M->npend;
 	M->npend = 0;
 	M->pnz = 0;
 	return 0;
 }
 
-/* Add feeder rows that the columns so far could violate. */
+/*
+ * Add the feeder row of (g, t) when the columns so far could break its
+ * limit or force[g*T+t] (the warm start prices it) is set.
+ */
 static int
-master_feeder_rows(master *M, const coord *c)
+master_feeder_rows(master *M, const coord *c, const double *cnu,
+				   const char *force)
 {
 	const dispatch_instance *in = c->in;
-	int			T = c->T,
-				added = 0;
-	double	   *smax = calloc((size_t) T * c->G, sizeof(double));
-	double	   *smin = calloc((size_t) T * c->G, sizeof(double));
+	int			T = c->T;
+	double	   *smax = calloc((size_t) T * c->G + 1, sizeof(double));
+	double	   *smin = calloc((size_t) T * c->G + 1, sizeof(double));
+	int		   *cols = malloc(sizeof(int) * ((size_t) M->ncol + 1));
+	double	   *vals = malloc(sizeof(double) * ((size_t) M->ncol + 1));
+	int			rc = 0;
 
-	if (!smax || !smin)
-	{
-		free(smax);
-		free(smin);
-		return -1;
-	}
-	for (int b = 0; b < c->B; b++)
+	if (!smax || !smin || !cols || !vals)
+		rc = -1;
+	for (int b = 0; rc == 0 && b < c->B; b++)
 		for (int t = 0; t < T; t++)
 		{
 			size_t		k = (size_t) c->blk[b].group * T + t;
@@ -566,37 +651,27 @@ master_feeder_rows(master *M, const coord *c)
 			smax[k] += M->bmax[(size_t) b * T + t];
 			smin[k] += M->bmin[(size_t) b * T + t];
 		}
-	for (int g = 0; g < c->G; g++)
-		for (int t = 0; t < T; t++)
+	for (int g = 0; rc == 0 && g < c->G; g++)
+		for (int t = 0; rc == 0 && t < T; t++)
 		{
 			size_t		k = (size_t) g * T + t;
 			double		lo = -in->groups[g].import_limit,
 						up = in->groups[g].export_limit;
 			int			n = 0,
-						st[2];
-			int		   *cols;
-			double	   *vals;
-			int			row;
+						st[2],
+						row;
 
-			if (M->frow[k] >= 0 ||
-				(smax[k] <= up + 1e-9 && smin[k] >= lo - 1e-9))
+			if (M->frow[k] >= 0)
 				continue;
-			cols = malloc(sizeof(int) * ((size_t) M->nlam + 1));
-			vals = malloc(sizeof(double) * ((size_t) M->nlam + 1));
-			if (!cols || !vals)
-			{
-				free(cols);
-				free(vals);
-				free(smax);
-				free(smin);
-				return -1;
-			}
-			for (int j = 0; j < M->nlam; j++)
-				if (c->blk[M->lam_blk[j]].group == g &&
-					M->lam_S[(size_t) j * T + t] != 0.0)
+			if (!(force && force[k]) &&
+				smax[k] <= up + 1e-9 && smin[k] >= lo - 1e-9)
+				continue;
+			for (int j = 0; j < M->ncol; j++)
+				if (M->kind[j] == COL_LAM && c->blk[M->cblk[j]].group == g &&
+					M->cS[(size_t) j * T + t] != 0.0)
 				{
-					cols[n] = M->lam_col[j];
-					vals[n++] = M->lam_S[(size_t) j * T + t];
+					cols[n] = j;
+					vals[n++] = M->cS[(size_t) j * T + t];
 				}
 			st[0] = 0;
 			st[1] = n;
@@ -605,17 +680,108 @@ master_feeder_rows(master *M, const coord *c)
 			if (isinf(up))
 				up = COIN_DBL_MAX;
 			row = Clp_numberRows(M->m);
+			if (grow_rows(M, row + 1) < 0)
+			{
+				rc = -1;
+				break;
+			}
 			Clp_addRows(M->m, 1, &lo, &up, st, cols, vals);
+			M->nrow = row + 1;
 			M->frow[k] = row;
-			add_slack(M, row, in->pen_feeder * in->dt, -1.0);
-			add_slack(M, row, in->pen_feeder * in->dt, 1.0);
-			free(cols);
-			free(vals);
-			added++;
+			rc = add_link_slacks(M, row, ROW_FEEDER, cnu[k],
+								 in->pen_feeder * in->dt,
+								 in->pen_feeder * in->dt);
 		}
 	free(smax);
 	free(smin);
-	return added;
+	free(cols);
+	free(vals);
+	return rc;
+}
+
+/* Box columns: cost centre +- delta, or closed (upper bound 0). */
+static int
+master_box(master *M, double delta, int open)
+{
+	double	   *obj = malloc(sizeof(double) * ((size_t) M->ncol + 1));
+	double	   *cup = malloc(sizeof(double) * ((size_t) M->ncol + 1));
+
+	if (!obj || !cup)
+	{
+		free(obj);
+		free(cup);
+		return -1;
+	}
+	memcpy(obj, Clp_getObjCoefficients(M->m), sizeof(double) * (size_t) M->ncol);
+	memcpy(cup, Clp_getColUpper(M->m), sizeof(double) * (size_t) M->ncol);
+	for (int j = 0; j < M->ncol; j++)
+		if (M->kind[j] == COL_BOX)
+		{
+			double		cen = M->cen[M->crow[j]];
+
+			obj[j] = M->csgn[j] > 0 ? cen + delta : -(cen - delta);
+			cup[j] = open ? COIN_DBL_MAX : 0.0;
+		}
+	Clp_chgObjCoefficients(M->m, obj);
+	Clp_chgColumnUpper(M->m, cup);
+	free(obj);
+	free(cup);
+	return 0;
+}
+
+/* Solve the master; primal simplex when open (costs changed), else dual. */
+static int
+master_solve(master *M, int open)
+{
+	if (open)
+		Clp_primal(M->m, 0);
+	else
+		Clp_dual(M->m, 0);
+	if (Clp_status(M->m) != 0)
+		Clp_initialSolve(M->m);
+	return Clp_status(M->m);
+}
+
+/* Delete lambda columns unused for AGE_MAX solves. */
+static void
+master_prune(master *M)
+{
+	int		   *del = malloc(sizeof(int) * ((size_t) M->ncol + 1));
+	int			nd = 0,
+				k = 0;
+
+	if (del == NULL)
+		return;
+	for (int j = 0; j < M->ncol; j++)
+		if (M->kind[j] == COL_LAM && M->cage[j] > AGE_MAX)
+			del[nd++] = j;
+	if (nd == 0)
+	{
+		free(del);
+		return;
+	}
+	Clp_deleteColumns(M->m, nd, del);
+	for (int j = 0, d = 0; j < M->ncol; j++)
+	{
+		if (d < nd && del[d] == j)
+		{
+			d++;
+			continue;
+		}
+		M->kind[k] = M->kind[j];
+		M->cblk[k] = M->cblk[j];
+		M->cit[k] = M->cit[j];
+		M->cage[k] = M->cage[j];
+		M->crow[k] = M->crow[j];
+		M->csgn[k] = M->csgn[j];
+		if (k != j)
+			memcpy(&M->cS[(size_t) k * M->T], &M->cS[(size_t) j * M->T],
+				   sizeof(double) * (size_t) M->T);
+		k++;
+	}
+	M->ncol = k;
+	M->nlam -= nd;
+	free(del);
 }
 
 static double
@@ -628,7 +794,34 @@ boxterm(double d, double lo, double up)
 	return 0.0;
 }
 
-/* Copy the master's duals into y, rho, nu. */
+/* Force duals into the ranges where the Lagrangian is finite. */
+static void
+clamp_duals(const coord *c, double *y, double *rho, double *nu)
+{
+	const dispatch_instance *in = c->in;
+	int			T = c->T;
+
+	for (int t = 0; t < T; t++)
+	{
+		y[t] = isnan(in->target[t]) ? 0.0 :
+			fmin(fmax(y[t], -in->pen_surplus * in->dt), in->pen_shortfall * in->dt);
+		rho[t] = isnan(in->reserve[t]) ? 0.0 :
+			fmin(fmax(rho[t], 0.0), in->pen_reserve);
+	}
+	for (int g = 0; g < c->G; g++)
+		for (int t = 0; t < T; t++)
+		{
+			double	   *v = &nu[(size_t) g * T + t];
+			double		p = in->pen_feeder * in->dt;
+
+			*v = fmin(fmax(*v, -p), p);
+			if ((*v > 0 && isinf(in->groups[g].import_limit)) ||
+				(*v < 0 && isinf(in->groups[g].export_limit)))
+				*v = 0.0;
+		}
+}
+
+/* Copy the master's duals into y, rho, nu (absent rows: 0). */
 static void
 master_duals(const master *M, const coord *c, double *y, double *rho,
 			 double *nu)
@@ -638,16 +831,17 @@ master_duals(const master *M, const coord *c, double *y, double *rho,
 
 	for (int t = 0; t < T; t++)
 	{
-		y[t] = M->trow[t] >= 0 ? DUAL_SIGN * d[M->trow[t]] : 0.0;
-		rho[t] = M->rrow[t] >= 0 ? fmax(DUAL_SIGN * d[M->rrow[t]], 0.0) : 0.0;
+		y[t] = M->trow[t] >= 0 ? d[M->trow[t]] : 0.0;
+		rho[t] = M->rrow[t] >= 0 ? d[M->rrow[t]] : 0.0;
 	}
 	for (size_t k = 0; k < (size_t) T * c->G; k++)
-		nu[k] = M->frow[k] >= 0 ? DUAL_SIGN * d[M->frow[k]] : 0.0;
+		nu[k] = M->frow[k] >= 0 ? d[M->frow[k]] : 0.0;
+	clamp_duals(c, y, rho, nu);
 }
 
 /* The Lagrangian bound at the duals the blocks were priced at. */
 static double
-lagrange_bound(const master *M, const coord *c)
+lagrange_bound(const coord *c)
 {
 	const dispatch_instance *in = c->in;
 	int			T = c->T;
@@ -657,18 +851,172 @@ lagrange_bound(const master *M, const coord *c)
 		L += c->bV[b];
 	for (int t = 0; t < T; t++)
 	{
-		if (M->trow[t] >= 0)
+		if (!isnan(in->target[t]))
 			L += c->y[t] * in->target[t];
-		if (M->rrow[t] >= 0)
+		if (!isnan(in->reserve[t]))
 			L += c->rho[t] * in->reserve[t];
 	}
 	for (int g = 0; g < c->G; g++)
 		for (int t = 0; t < T; t++)
-			if (M->frow[(size_t) g * T + t] >= 0)
-				L += boxterm(c->nu[(size_t) g * T + t],
-							 -in->groups[g].import_limit,
-							 in->groups[g].export_limit);
+			L += boxterm(c->nu[(size_t) g * T + t],
+						 -in->groups[g].import_limit,
+						 in->groups[g].export_limit);
 	return L;
+}
+
+/*
+ * The warm start: one virtual battery (and one PV) per group, solved as an
+ * LP; its duals go to y, rho, nu.  Failure leaves them zero: it is only a
+ * starting point.
+ */
+static void
+warm_start(const coord *c, double *y, double *rho, double *nu)
+{
+	const dispatch_instance *in = c->in;
+	dispatch_instance vb = *in;
+	int			G = c->G > 0 ? c->G : 1;
+	dispatch_resource *res = calloc((size_t) 2 * G, sizeof(*res));
+	double	   *prof = calloc((size_t) G * c->T + 1, sizeof(double));
+	double	   *wsum = calloc((size_t) 6 * G, sizeof(double));
+	int			n = 0;
+	derms_err	err;
+
+	if (!res || !prof || !wsum)
+		goto out;
+	for (int r = 0; r < in->nres; r++)
+	{
+		const dispatch_resource *x = &in->res[r];
+		int			g = x->group;
+		dispatch_resource *v = &res[2 * g];
+		double	   *w = &wsum[6 * g];
+		double		k = 0.0;
+
+		if (x->kind == DISPATCH_PV)
+		{
+			res[2 * g + 1].kind = DISPATCH_PV;
+			res[2 * g + 1].curtailable |= x->curtailable;
+			for (int t = 0; t < c->T; t++)
+				prof[(size_t) g * c->T + t] += x->profile[t];
+			continue;
+		}
+		if (x->kind != DISPATCH_BATTERY)
+			continue;
+		for (int j = 0; j < dispatch_degr_nsegments(x); j++)
+			k += dispatch_degr_segment_cost(x, j) / dispatch_degr_nsegments(x);
+		v->kind = DISPATCH_BATTERY;
+		v->capacity += x->capacity;
+		v->p_charge += x->p_charge;
+		v->p_discharge += x->p_discharge;
+		v->e_min += x->e_min;
+		v->e_max += x->e_max;
+		v->e_init += x->e_init;
+		v->e_final_min += x->e_final_min;
+		w[0] += x->p_charge * x->eta_c;
+		w[1] += x->p_discharge / x->eta_d;
+		w[2] += x->capacity * x->self_discharge;
+		w[3] += x->capacity * k;
+	}
+	for (int g = 0; g < G; g++)
+	{
+		dispatch_resource *v = &res[2 * g];
+		double	   *w = &wsum[6 * g];
+
+		if (v->kind == DISPATCH_BATTERY && v->capacity > 0)
+		{
+			v->id = "virtual";
+			v->group = g;
+			v->eta_c = v->p_charge > 0 ? w[0] / v->p_charge : 1.0;
+			v->eta_d = w[1] > 0 ? v->p_discharge / w[1] : 1.0;
+			v->self_discharge = w[2] / v->capacity;
+			v->degr = DISPATCH_DEGR_THROUGHPUT;
+			v->cycle_life = 1.0;
+			v->replacement_cost = w[3];
+			v->segments = 1;
+			res[n++] = *v;
+		}
+		if (res[2 * g + 1].kind == DISPATCH_PV)
+		{
+			dispatch_resource p = res[2 * g + 1];
+
+			p.id = "virtual-pv";
+			p.group = g;
+			p.profile = &prof[(size_t) g * c->T];
+			res[n++] = p;
+		}
+	}
+	if (n == 0)
+		goto out;
+	vb.nres = n;
+	vb.res = res;
+	vb.opt.time_limit = 0;
+	if (dispatch_exact_duals(&vb, y, rho, nu, &err) != DERMS_OK)
+	{
+		memset(y, 0, sizeof(double) * (size_t) c->T);
+		memset(rho, 0, sizeof(double) * (size_t) c->T);
+		memset(nu, 0, sizeof(double) * (size_t) c->T * c->G);
+	}
+out:
+	free(res);
+	free(prof);
+	free(wsum);
+}
+
+/*
+ * Rebuild the schedule from the master's weights: for each iteration
+ * whose columns carry weight, re-solve those blocks at that iteration's
+ * duals and mix.  x is the master's column solution.
+ */
+static derms_rc
+recover(coord *c, const master *M, const double *x, double *hy,
+		double *hrho, double *hnu, const double *heps, int nhist)
+{
+	int			T = c->T;
+	size_t		GT = (size_t) T * c->G;
+	double	   *wsum = calloc((size_t) c->B + 1, sizeof(double));
+	double	   *w = calloc((size_t) c->B + 1, sizeof(double));
+	double	   *save_y = c->y,
+			   *save_rho = c->rho,
+			   *save_nu = c->nu;
+	derms_rc	rc = DERMS_OK;
+
+	if (!wsum || !w)
+	{
+		free(wsum);
+		free(w);
+		return derms_err_set(&c->err, DERMS_ENOMEM, "out of memory");
+	}
+	for (int j = 0; j < M->ncol; j++)
+		if (M->kind[j] == COL_LAM && x[j] > 0.0)
+			wsum[M->cblk[j]] += x[j];
+	for (int k = 0; k < nhist && rc == DERMS_OK; k++)
+	{
+		int			any = 0;
+
+		memset(w, 0, sizeof(double) * (size_t) c->B);
+		for (int j = 0; j < M->ncol; j++)
+			if (M->kind[j] == COL_LAM && M->cit[j] == k && x[j] > 1e-12)
+			{
+				w[M->cblk[j]] = x[j] / wsum[M->cblk[j]];
+				any = 1;
+			}
+		if (!any)
+			continue;
+		c->y = &hy[(size_t) k * T];
+		c->rho = &hrho[(size_t) k * T];
+		c->nu = &hnu[(size_t) k * GT];
+		c->eps = heps[k];
+		c->seed = k;
+		c->mixw = w;
+		rc = run_workers(c);
+	}
+	c->y = save_y;
+	c->rho = save_rho;
+	c->nu = save_nu;
+	c->mixw = NULL;
+	c->eps = 0.0;
+	free(wsum);
+	free(w);
+	return rc;
 }
 
 derms_rc
@@ -681,20 +1029,24 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 				G = in->ngroups,
 				it = 0,
 				nhist = 0,
-				caphist = 0;
+				caphist = 0,
+				trace = getenv("DERMS_DISPATCH_TRACE") != NULL;
 	double		t0 = now(),
 				best = -HUGE_VAL,
 				ub = HUGE_VAL,
-				alpha = 0.5;
-	double	   *my = NULL,
-			   *mrho = NULL,
-			   *mnu = NULL,
-			   *by = NULL,
-			   *brho = NULL,
-			   *bnu = NULL;
-	double	   *hy = NULL,
+				pred = 0.0,
+				delta,
+				delta_min,
+				noise_amp;
+	double	   *cy = NULL,
+			   *crho = NULL,
+			   *cnu = NULL,
+			   *hy = NULL,
 			   *hrho = NULL,
-			   *hnu = NULL;
+			   *hnu = NULL,
+			   *xub = NULL,
+			   *heps = NULL;
+	char	   *force = NULL;
 	double		tol = in->opt.gap_tolerance;
 	derms_rc	rc = DERMS_OK;
 	size_t		GT = (size_t) G * T;
@@ -705,7 +1057,8 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 	c.in = in;
 	c.T = T;
 	c.G = G;
-	c.nth = in->opt.threads > 0 ? in->opt.threads : (int) sysconf(_SC_NPROCESSORS_ONLN);
+	c.nth = in->opt.threads > 0 ? in->opt.threads :
+		(int) sysconf(_SC_NPROCESSORS_ONLN);
 	if (c.nth < 1)
 		c.nth = 1;
 	if (c.nth > 64)
@@ -717,28 +1070,50 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 		c.nth = c.B > 0 ? c.B : 1;
 	c.y = calloc((size_t) T, sizeof(double));
 	c.rho = calloc((size_t) T, sizeof(double));
-	c.nu = calloc(GT, sizeof(double));
-	my = calloc((size_t) T, sizeof(double));
-	mrho = calloc((size_t) T, sizeof(double));
-	mnu = calloc(GT, sizeof(double));
-	by = calloc((size_t) T, sizeof(double));
-	brho = calloc((size_t) T, sizeof(double));
-	bnu = calloc(GT, sizeof(double));
+	c.nu = calloc(GT + 1, sizeof(double));
+	cy = calloc((size_t) T, sizeof(double));
+	crho = calloc((size_t) T, sizeof(double));
+	cnu = calloc(GT + 1, sizeof(double));
+	force = calloc(GT + 1, 1);
 	c.bS = calloc((size_t) T * (c.B + 1), sizeof(double));
 	c.bE = calloc((size_t) T * (c.B + 1), sizeof(double));
 	c.bC = calloc((size_t) c.B + 1, sizeof(double));
 	c.bV = calloc((size_t) c.B + 1, sizeof(double));
-	if (!c.y || !c.rho || !c.nu || !my || !mrho || !mnu || !by || !brho ||
-		!bnu || !c.bS || !c.bE || !c.bC || !c.bV || master_init(&M, &c) < 0)
+	if (!c.y || !c.rho || !c.nu || !cy || !crho || !cnu || !force || !c.bS ||
+		!c.bE || !c.bC || !c.bV)
 	{
 		rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
 		goto done;
 	}
+	warm_start(&c, c.y, c.rho, c.nu);
+	clamp_duals(&c, c.y, c.rho, c.nu);
+	for (size_t k = 0; k < GT; k++)
+		force[k] = c.nu[k] != 0.0;
+	memcpy(cy, c.y, sizeof(double) * (size_t) T);
+	memcpy(crho, c.rho, sizeof(double) * (size_t) T);
+	memcpy(cnu, c.nu, sizeof(double) * GT);
+	if (master_init(&M, &c, cy, crho) < 0)
+	{
+		rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* the box: a fiftieth of the dearest penalty, per interval */
+	delta = 0.02 * in->dt * fmax(fmax(in->pen_shortfall, in->pen_surplus),
+								 fmax(in->pen_reserve / in->dt, 1.0));
+	delta_min = delta;
+	{
+		double		m = 0.0;
+
+		for (int t = 0; t < T; t++)
+			m += fabs(in->dt * in->price[t] + cy[t]) / T;
+		noise_amp = 0.02 * fmax(m, 1e-3);
+	}
 
 	for (it = 0; it < in->opt.max_iterations; it++)
 	{
-		double		L;
-		int			improving = 0;
+		double		L,
+					gain;
+		int			st;
 
 		/* remember the duals of this iteration for the recovery */
 		if (nhist == caphist)
@@ -746,8 +1121,9 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 			caphist = caphist ? caphist * 2 : 64;
 			hy = realloc(hy, sizeof(double) * (size_t) caphist * T);
 			hrho = realloc(hrho, sizeof(double) * (size_t) caphist * T);
-			hnu = realloc(hnu, sizeof(double) * (size_t) caphist * GT);
-			if (!hy || !hrho || !hnu)
+			hnu = realloc(hnu, sizeof(double) * (size_t) caphist * (GT + 1));
+			heps = realloc(heps, sizeof(double) * (size_t) caphist);
+			if (!hy || !hrho || !hnu || !heps)
 			{
 				rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
 				goto done;
@@ -756,6 +1132,8 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 		memcpy(&hy[(size_t) nhist * T], c.y, sizeof(double) * (size_t) T);
 		memcpy(&hrho[(size_t) nhist * T], c.rho, sizeof(double) * (size_t) T);
 		memcpy(&hnu[(size_t) nhist * GT], c.nu, sizeof(double) * GT);
+		c.seed = nhist;
+		heps[nhist] = c.eps = (it > 0 && it % NOISE_EVERY != 0) ? noise_amp : 0.0;
 		nhist++;
 
 		if ((rc = run_workers(&c)) != DERMS_OK)
@@ -763,147 +1141,136 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 			*err = c.err;
 			goto done;
 		}
-		L = lagrange_bound(&M, &c);
+		L = c.eps > 0.0 ? -HUGE_VAL : lagrange_bound(&c);
+		gain = L - best;
+		if (c.eps > 0.0)
+			;					/* noisy prices: columns only, no bound */
+		else if (it == 0 || gain >= 0.1 * pred)
+		{
+			/* serious step: the centre moves here */
+			if (it > 0 && gain >= 0.5 * pred)
+				delta *= 2.0;
+			memcpy(cy, c.y, sizeof(double) * (size_t) T);
+			memcpy(crho, c.rho, sizeof(double) * (size_t) T);
+			memcpy(cnu, c.nu, sizeof(double) * GT);
+		}
+		else if (gain < 0.0 && delta > delta_min)
+			delta *= 0.5;
 		if (L > best)
-		{
 			best = L;
-			memcpy(by, c.y, sizeof(double) * (size_t) T);
-			memcpy(brho, c.rho, sizeof(double) * (size_t) T);
-			memcpy(bnu, c.nu, sizeof(double) * GT);
-		}
-		/* columns that price out against the master's own duals */
-		{
-			const double *mu = it > 0 ? Clp_getRowPrice(M.m) : NULL;
-
-			for (int b = 0; b < c.B; b++)
+		for (int b = 0; b < c.B; b++)
+			if (master_add_column(&M, &c, b, nhist - 1) < 0)
 			{
-				double		rcst = c.bC[b];
-				const double *S = &c.bS[(size_t) b * T],
-						   *E = &c.bE[(size_t) b * T];
-				const double *nu = &mnu[(size_t) c.blk[b].group * T];
-
-				if (mu != NULL)
-				{
-					rcst -= DUAL_SIGN * mu[b];
-					for (int t = 0; t < T; t++)
-						rcst -= (my[t] + nu[t]) * S[t] + mrho[t] * E[t];
-				}
-				if (mu == NULL || rcst < -1e-9 * fmax(1.0, fabs(c.bC[b])))
-				{
-					if (master_add_column(&M, &c, b, nhist - 1) < 0)
-					{
-						rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
-						goto done;
-					}
-					improving++;
-				}
+				rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
+				goto done;
 			}
-		}
-		if (master_flush(&M) < 0 || master_feeder_rows(&M, &c) < 0)
+		if (master_flush(&M) < 0 ||
+			master_feeder_rows(&M, &c, cnu, it == 0 ? force : NULL) < 0)
 		{
 			rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
 			goto done;
 		}
-		if (improving > 0 || it == 0)
-		{
-			Clp_primal(M.m, 0);
-			if (Clp_status(M.m) != 0)
-				Clp_initialSolve(M.m);
-			if (Clp_status(M.m) != 0)
-			{
-				rc = derms_err_set(err, DERMS_ERANGE,
-								   "the master LP stopped with status %d",
-								   Clp_status(M.m));
-				goto done;
-			}
-			ub = Clp_objectiveValue(M.m);
-			master_duals(&M, &c, my, mrho, mnu);
-		}
-		if (getenv("DERMS_DISPATCH_TRACE"))
-			fprintf(stderr, "it %d t %.3f cols %d rows %d ub %.6f lb %.6f\n", it,
-					now() - t0, M.nlam, Clp_numberRows(M.m), ub, best);
-		if ((ub - best) <= tol * fmax(fmax(fabs(ub), fabs(best)), 1.0))
-		{
-			it++;
-			break;
-		}
-		if (improving == 0 && alpha == 0.0)
-		{
-			/* no column prices out at the master's duals: optimal */
-			it++;
-			break;
-		}
-		if (in->opt.time_limit > 0 && now() - t0 > in->opt.time_limit)
-		{
-			it++;
-			break;
-		}
-		/* Wentges smoothing towards the best duals; off after a mispricing */
-		alpha = improving > 0 ? 0.5 : 0.0;
+		/* centres of all linking rows */
 		for (int t = 0; t < T; t++)
 		{
-			c.y[t] = alpha * by[t] + (1 - alpha) * my[t];
-			c.rho[t] = alpha * brho[t] + (1 - alpha) * mrho[t];
+			if (M.trow[t] >= 0)
+				M.cen[M.trow[t]] = cy[t];
+			if (M.rrow[t] >= 0)
+				M.cen[M.rrow[t]] = crho[t];
 		}
 		for (size_t k = 0; k < GT; k++)
-			c.nu[k] = alpha * bnu[k] + (1 - alpha) * mnu[k];
+			if (M.frow[k] >= 0)
+				M.cen[M.frow[k]] = cnu[k];
+
+		/* noisy rounds only add columns; the master runs every
+		 * NOISE_EVERY rounds (and on the last) */
+		if (it > 0 && (it + 1) % NOISE_EVERY != 0 &&
+			it + 1 < in->opt.max_iterations &&
+			!(in->opt.time_limit > 0 && now() - t0 > in->opt.time_limit))
+		{
+			memcpy(c.y, cy, sizeof(double) * (size_t) T);
+			memcpy(c.rho, crho, sizeof(double) * (size_t) T);
+			memcpy(c.nu, cnu, sizeof(double) * GT);
+			continue;
+		}
+		/* the upper bound: the master without the box */
+		if (master_box(&M, delta, 0) < 0)
+		{
+			rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
+			goto done;
+		}
+		if ((st = master_solve(&M, 0)) != 0)
+		{
+			rc = derms_err_set(err, DERMS_ERANGE,
+							   "the master LP stopped with status %d", st);
+			goto done;
+		}
+		ub = Clp_objectiveValue(M.m);
+		{
+			const double *x = Clp_getColSolution(M.m);
+
+			free(xub);
+			xub = malloc(sizeof(double) * ((size_t) M.ncol + 1));
+			if (xub == NULL)
+			{
+				rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
+				goto done;
+			}
+			memcpy(xub, x, sizeof(double) * (size_t) M.ncol);
+		}
+		if (trace)
+			fprintf(stderr, "dispatch: it %d t %.3f cols %d rows %d ub %.6f "
+					"lb %.6f L %.6f delta %.4g\n", it, now() - t0, M.nlam,
+					M.nrow, ub, best, L, delta);
+		if ((ub - best) <= tol * fmax(fmax(fabs(ub), fabs(best)), 1.0) ||
+			(in->opt.time_limit > 0 && now() - t0 > in->opt.time_limit) ||
+			it + 1 == in->opt.max_iterations)
+		{
+			it++;
+			break;
+		}
+		/* the next duals: the stabilised master's */
+		if (master_box(&M, delta, 1) < 0)
+		{
+			rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
+			goto done;
+		}
+		if ((st = master_solve(&M, 1)) != 0)
+		{
+			rc = derms_err_set(err, DERMS_ERANGE,
+							   "the master LP stopped with status %d", st);
+			goto done;
+		}
+		pred = Clp_objectiveValue(M.m) - best;
+		master_duals(&M, &c, c.y, c.rho, c.nu);
+		{
+			const double *x = Clp_getColSolution(M.m);
+
+			for (int j = 0; j < M.ncol; j++)
+				if (M.kind[j] == COL_LAM)
+					M.cage[j] = (x[j] > 1e-12 || xub[j] > 1e-12) ? 0 :
+						M.cage[j] + 1;
+		}
+		master_prune(&M);
 	}
 
-	/* recovery: mix the columns with the master's weights */
 	c.sched = dispatch_schedule_new(in->nres, T);
 	if (c.sched == NULL)
 	{
 		rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
 		goto done;
 	}
+	if ((rc = recover(&c, &M, xub, hy, hrho, hnu, heps, nhist)) != DERMS_OK)
 	{
-		const double *x = Clp_getColSolution(M.m);
-		double	   *w = calloc((size_t) c.B + 1, sizeof(double));
-		double	   *save_y = c.y,
-				   *save_rho = c.rho,
-				   *save_nu = c.nu;
-
-		if (w == NULL)
-		{
-			rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
-			goto done;
-		}
-		for (int k = 0; k < nhist && rc == DERMS_OK; k++)
-		{
-			int			any = 0;
-
-			memset(w, 0, sizeof(double) * (size_t) c.B);
-			for (int j = 0; j < M.nlam; j++)
-				if (M.lam_it[j] == k && x[M.lam_col[j]] > 1e-12)
-				{
-					w[M.lam_blk[j]] = x[M.lam_col[j]];
-					any = 1;
-				}
-			if (!any)
-				continue;
-			c.y = &hy[(size_t) k * T];
-			c.rho = &hrho[(size_t) k * T];
-			c.nu = &hnu[(size_t) k * GT];
-			c.mixw = w;
-			rc = run_workers(&c);
-			if (rc != DERMS_OK)
-				*err = c.err;
-		}
-		c.y = save_y;
-		c.rho = save_rho;
-		c.nu = save_nu;
-		c.mixw = NULL;
-		free(w);
-		if (rc != DERMS_OK)
-			goto done;
+		*err = c.err;
+		goto done;
 	}
-	/* weights of a block sum to one up to CLP's tolerance: renormalise */
 	dispatch_schedule_evaluate(in, c.sched);
 	c.sched->lower_bound = best;
 	c.sched->gap = fmax(0.0, c.sched->cost.total - best) /
 		fmax(fmax(fabs(c.sched->cost.total), fabs(best)), 1.0);
 	c.sched->iterations = it;
-	c.sched->method = "dantzig-wolfe";
+	c.sched->method = "dantzig-wolfe-boxstep";
 	c.sched->seconds = now() - t0;
 	*out = c.sched;
 	c.sched = NULL;
@@ -916,15 +1283,15 @@ done:
 	free(c.y);
 	free(c.rho);
 	free(c.nu);
-	free(my);
-	free(mrho);
-	free(mnu);
-	free(by);
-	free(brho);
-	free(bnu);
+	free(cy);
+	free(crho);
+	free(cnu);
+	free(force);
 	free(hy);
 	free(hrho);
 	free(hnu);
+	free(xub);
+	free(heps);
 	free(c.bS);
 	free(c.bE);
 	free(c.bC);

@@ -3,7 +3,7 @@
  *	  "dermsctl dispatch ...": offline solves and the instance generator.
  *
  *	  dermsctl dispatch solve --input FILE --output FILE [--exact] [--csv FILE]
- *	  dermsctl dispatch generate --tier S|M|L --seed N [--output FILE]
+ *	  dermsctl dispatch generate --tier XS|S|M|L --seed N [--output FILE]
  *
  * NOTES
  *	  Exit codes: 0 done; 1 a solver or I/O failure; 2 bad usage or bad
@@ -30,7 +30,7 @@ usage(void)
 {
 	fprintf(stderr,
 			"usage: dermsctl dispatch solve --input FILE --output FILE [--exact] [--csv FILE]\n"
-			"       dermsctl dispatch generate --tier S|M|L --seed N [--output FILE]\n");
+			"       dermsctl dispatch generate --tier XS|S|M|L --seed N [--output FILE]\n");
 	return 2;
 }
 

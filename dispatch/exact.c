@@ -29,9 +29,14 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-derms_rc
-dispatch_exact_solve(const dispatch_instance *in, dispatch_schedule **out,
-					 derms_err *err)
+/*
+ * Build and solve the LP of in.  With out, extract the schedule; with y
+ * (and rho, nu), copy the duals of the target, reserve and feeder rows
+ * (0 where a row is absent).
+ */
+static derms_rc
+solve_lp(const dispatch_instance *in, dispatch_schedule **out, double *y,
+		 double *rho, double *nu, derms_err *err)
 {
 	int			T = in->T,
 				G = in->ngroups;
@@ -45,7 +50,8 @@ dispatch_exact_solve(const dispatch_instance *in, dispatch_schedule **out,
 	dispatch_schedule *s = NULL;
 	derms_rc	rc = DERMS_OK;
 
-	*out = NULL;
+	if (out != NULL)
+		*out = NULL;
 	if (!lp || !trow || !rrow || !frow || !col0 || !c)
 	{
 		rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
@@ -105,6 +111,19 @@ dispatch_exact_solve(const dispatch_instance *in, dispatch_schedule **out,
 	rc = dispatch_lp_solve(lp, in->opt.time_limit, err);
 	if (rc != DERMS_OK)
 		goto done;
+	if (y != NULL)
+	{
+		for (int t = 0; t < T; t++)
+		{
+			y[t] = dispatch_lp_row_dual(lp, trow[t]);
+			rho[t] = dispatch_lp_row_dual(lp, rrow[t]);
+			for (int g = 0; g < G; g++)
+				nu[(size_t) g * T + t] =
+					dispatch_lp_row_dual(lp, frow[(size_t) g * T + t]);
+		}
+	}
+	if (out == NULL)
+		goto done;
 	s = dispatch_schedule_new(in->nres, T);
 	if (s == NULL)
 	{
@@ -134,4 +153,18 @@ done:
 	free(col0);
 	free(c);
 	return rc;
+}
+
+derms_rc
+dispatch_exact_solve(const dispatch_instance *in, dispatch_schedule **out,
+					 derms_err *err)
+{
+	return solve_lp(in, out, NULL, NULL, NULL, err);
+}
+
+derms_rc
+dispatch_exact_duals(const dispatch_instance *in, double *y, double *rho,
+					 double *nu, derms_err *err)
+{
+	return solve_lp(in, NULL, y, rho, nu, err);
 }

@@ -43,6 +43,8 @@ int			dispatch_lp_add_resource(dispatch_lp *lp, const dispatch_instance *in,
 /* Solve with CLP.  DERMS_ERANGE if not optimal (message in err). */
 derms_rc	dispatch_lp_solve(dispatch_lp *lp, double time_limit, derms_err *err);
 double		dispatch_lp_objective(const dispatch_lp *lp);
+/* CLP's dual of a row after a solve (d objective / d bound); 0 for -1. */
+double		dispatch_lp_row_dual(const dispatch_lp *lp, int row);
 
 /* Read resource r (first column col0) into pc, pd, e ([T] each) and its
  * degradation, equivalent full cycles and shed cost. */

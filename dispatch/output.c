@@ -6,11 +6,13 @@
  *	  Streamed with fprintf: a tier-L schedule has tens of millions of
  *	  numbers, too many for a jansson tree.  Resource ids are written as
  *	  given; the reader (instance.c) only accepts JSON strings, and we
- *	  escape the two characters that matter.
+ *	  escape the two characters that matter.  CSV fields are quoted as
+ *	  RFC 4180 says when an id holds a comma, a quote or a line break.
  */
 #include "output.h"
 
 #include <math.h>
+#include <string.h>
 
 static const char *const kind_names[] = {"battery", "ev", "pv", "flexible_load"};
 
@@ -26,6 +28,26 @@ put_str(FILE *f, const char *s)
 			fprintf(f, "\\u%04x", *s);
 		else
 			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* A CSV field (RFC 4180): quoted, with quotes doubled, when it holds a
+ * comma, a quote or a line break; as is otherwise. */
+static void
+put_csv(FILE *f, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL)
+	{
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++)
+	{
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
 	}
 	fputc('"', f);
 }
@@ -120,7 +142,8 @@ dispatch_output_csv(const dispatch_instance *in, const dispatch_schedule *s,
 		{
 			size_t		k = (size_t) r * T + t;
 
-			fprintf(f, "%s,%s,%d,%.9g,%.9g,%.9g,", x->id, kind_names[x->kind], t,
+			put_csv(f, x->id);
+			fprintf(f, ",%s,%d,%.9g,%.9g,%.9g,", kind_names[x->kind], t,
 					s->pd[k] - s->pc[k], s->pc[k], s->pd[k]);
 			if (stores)
 				fprintf(f, "%.9g,%.9g\n", s->e[k], s->e[k] / x->capacity);

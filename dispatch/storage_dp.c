@@ -11,12 +11,16 @@
  *	    x' in [lo, hi]        trims segments from both ends;
  *	    min_d g(d) + W(rx+d)  is the infimal convolution of W with the
  *	                          reflected stage cost: its two pieces are
- *	                          merged into the sorted segment list;
+ *	                          inserted into the sorted segment list;
  *	    x -> r x              scales lengths by 1/r and slopes by r.
- *	  The forward pass picks, for each step, the minimiser of W(y) +
- *	  g(y - rx): the point where W's slope crosses -sR or -sL, clamped to
- *	  the kink and to the feasible interval.  Ties go to the left, so the
- *	  result is deterministic (the coordinator relies on that).
+ *	  The shift and the scaling are kept lazily (actual slope = as * s +
+ *	  ao, actual length = al * l), so a step costs one scan of the list
+ *	  and one memmove, and the list is never copied.  The forward pass
+ *	  needs only four numbers of each W_t, recorded on the way back: its
+ *	  domain and the two points where its slope crosses -sR and -sL.  The
+ *	  step's minimiser of W(y) + g(y - rx) is the kink clamped to those
+ *	  crossings and to what the step can reach.  Ties go to the left, so
+ *	  the result is deterministic (the coordinator relies on that).
  *	  One dispatch_dp belongs to one thread.
  */
 #include "storage_dp.h"
@@ -28,29 +32,24 @@
 
 #define DP_EPS 1e-12
 
-typedef struct seg
-{
-	double		len;
-	double		slope;
-} seg;
-
-typedef struct saved
+/* What the forward pass needs of W_t. */
+typedef struct mark
 {
 	double		lo;
-	size_t		off;
-	int			n;
-} saved;
+	double		hi;
+	double		yR;				/* leftmost minimiser of W(y) + sR y */
+	double		yL;				/* same for sL */
+} mark;
 
 struct dispatch_dp
 {
 	int			Tmax;
-	saved	   *fn;				/* W_t for each step */
-	seg		   *pool;			/* segments of all W_t */
-	size_t		npool;
-	size_t		cappool;
-	seg		   *cur;			/* working function */
-	int			ncur;
-	int			capcur;
+	mark	   *mk;				/* [Tmax] */
+	double	   *sl;				/* stored slopes, [cap] */
+	double	   *ln;				/* stored lengths, [cap] */
+	int			cap;
+	int			head;			/* first segment */
+	int			n;				/* segments */
 };
 
 dispatch_dp *
@@ -61,12 +60,11 @@ dispatch_dp_new(int Tmax)
 	if (w == NULL)
 		return NULL;
 	w->Tmax = Tmax;
-	w->fn = malloc(sizeof(saved) * (size_t) Tmax);
-	w->cappool = (size_t) Tmax * 16;
-	w->pool = malloc(sizeof(seg) * w->cappool);
-	w->capcur = 64;
-	w->cur = malloc(sizeof(seg) * (size_t) w->capcur);
-	if (!w->fn || !w->pool || !w->cur)
+	w->cap = 4 * Tmax + 16;
+	w->mk = malloc(sizeof(mark) * (size_t) Tmax);
+	w->sl = malloc(sizeof(double) * (size_t) w->cap);
+	w->ln = malloc(sizeof(double) * (size_t) w->cap);
+	if (!w->mk || !w->sl || !w->ln)
 	{
 		dispatch_dp_free(w);
 		return NULL;
@@ -79,138 +77,46 @@ dispatch_dp_free(dispatch_dp *w)
 {
 	if (w == NULL)
 		return;
-	free(w->fn);
-	free(w->pool);
-	free(w->cur);
+	free(w->mk);
+	free(w->sl);
+	free(w->ln);
 	free(w);
 }
 
-static int
-cur_reserve(dispatch_dp *w, int extra)
-{
-	if (w->ncur + extra <= w->capcur)
-		return 0;
-	while (w->ncur + extra > w->capcur)
-		w->capcur *= 2;
-	w->cur = realloc(w->cur, sizeof(seg) * (size_t) w->capcur);
-	return w->cur == NULL ? -1 : 0;
-}
-
-/* Insert a segment keeping slopes increasing; equal slopes merge. */
+/*
+ * Insert (stored) segment (len, slope) before index k (relative to
+ * head); an equal slope at k - 1 or k absorbs it.  The list never holds
+ * more than 2 T + 1 segments, and cap leaves room for a recentre.
+ */
 static void
-cur_insert(dispatch_dp *w, double len, double slope)
+insert_at(dispatch_dp *w, int k, double len, double slope)
 {
-	int			lo = 0,
-				hi = w->ncur;
+	double	   *sl,
+			   *ln;
 
-	if (len <= DP_EPS)
-		return;
-	while (lo < hi)
+	if (k > 0 && w->sl[w->head + k - 1] == slope)
 	{
-		int			mid = (lo + hi) / 2;
-
-		if (w->cur[mid].slope < slope)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < w->ncur && w->cur[lo].slope == slope)
-	{
-		w->cur[lo].len += len;
+		w->ln[w->head + k - 1] += len;
 		return;
 	}
-	memmove(&w->cur[lo + 1], &w->cur[lo], sizeof(seg) * (size_t) (w->ncur - lo));
-	w->cur[lo].len = len;
-	w->cur[lo].slope = slope;
-	w->ncur++;
-}
-
-/* Restrict the working function (domain starts at *lo) to [a, b]. */
-static int
-cur_restrict(dispatch_dp *w, double *lo, double a, double b)
-{
-	double		total = 0.0,
-				cut;
-	int			k;
-
-	for (int i = 0; i < w->ncur; i++)
-		total += w->cur[i].len;
-	if (*lo + total < a - 1e-9 || *lo > b + 1e-9 || a > b + 1e-9)
-		return -1;
-	/* right end first, so the left cut need not shift it */
-	cut = *lo + total - b;
-	while (cut > DP_EPS && w->ncur > 0)
+	if (k < w->n && w->sl[w->head + k] == slope)
 	{
-		seg		   *s = &w->cur[w->ncur - 1];
-
-		if (s->len <= cut + DP_EPS)
-		{
-			cut -= s->len;
-			w->ncur--;
-		}
-		else
-		{
-			s->len -= cut;
-			cut = 0;
-		}
+		w->ln[w->head + k] += len;
+		return;
 	}
-	cut = a - *lo;
-	k = 0;
-	while (cut > DP_EPS && k < w->ncur)
+	if (w->head + w->n + 1 > w->cap)
 	{
-		if (w->cur[k].len <= cut + DP_EPS)
-		{
-			cut -= w->cur[k].len;
-			k++;
-		}
-		else
-		{
-			w->cur[k].len -= cut;
-			cut = 0;
-		}
+		memmove(&w->sl[0], &w->sl[w->head], sizeof(double) * (size_t) w->n);
+		memmove(&w->ln[0], &w->ln[w->head], sizeof(double) * (size_t) w->n);
+		w->head = 0;
 	}
-	if (k > 0)
-	{
-		memmove(&w->cur[0], &w->cur[k], sizeof(seg) * (size_t) (w->ncur - k));
-		w->ncur -= k;
-	}
-	if (*lo < a)
-		*lo = a;
-	return 0;
-}
-
-static int
-save_fn(dispatch_dp *w, int t, double lo)
-{
-	if (w->npool + (size_t) w->ncur > w->cappool)
-	{
-		while (w->npool + (size_t) w->ncur > w->cappool)
-			w->cappool *= 2;
-		w->pool = realloc(w->pool, sizeof(seg) * w->cappool);
-		if (w->pool == NULL)
-			return -1;
-	}
-	memcpy(&w->pool[w->npool], w->cur, sizeof(seg) * (size_t) w->ncur);
-	w->fn[t].lo = lo;
-	w->fn[t].off = w->npool;
-	w->fn[t].n = w->ncur;
-	w->npool += (size_t) w->ncur;
-	return 0;
-}
-
-/* Leftmost minimiser of W(y) + s*y over W's domain. */
-static double
-crossing(const seg *sg, int n, double lo, double s)
-{
-	double		y = lo;
-
-	for (int i = 0; i < n; i++)
-	{
-		if (sg[i].slope + s >= 0.0)
-			break;
-		y += sg[i].len;
-	}
-	return y;
+	sl = &w->sl[w->head];
+	ln = &w->ln[w->head];
+	memmove(&sl[k + 1], &sl[k], sizeof(double) * (size_t) (w->n - k));
+	memmove(&ln[k + 1], &ln[k], sizeof(double) * (size_t) (w->n - k));
+	sl[k] = slope;
+	ln[k] = len;
+	w->n++;
 }
 
 static double
@@ -223,85 +129,141 @@ derms_rc
 dispatch_dp_solve(dispatch_dp *w, const dispatch_dp_step *st, int T,
 				  double x0, double *d, double *x, derms_err *err)
 {
-	double		lo;
+	double		lo,
+				total,
+				as = 1.0,
+				ao = 0.0,
+				al = 1.0;
 
 	assert(w != NULL && st != NULL && T > 0 && T <= w->Tmax);
-	w->npool = 0;
-	w->ncur = 0;
-	lo = st[T - 1].lo;
-	if (st[T - 1].hi - st[T - 1].lo > DP_EPS)
-	{
-		w->cur[0].len = st[T - 1].hi - st[T - 1].lo;
-		w->cur[0].slope = 0.0;
-		w->ncur = 1;
-	}
+	w->head = 2 * T + 4;
+	w->n = 0;
 	if (st[T - 1].hi < st[T - 1].lo - 1e-9)
 		return derms_err_set(err, DERMS_ERANGE,
 							 "state bounds of the last interval are empty");
+	lo = st[T - 1].lo;
+	total = 0.0;
+	if (st[T - 1].hi - st[T - 1].lo > DP_EPS)
+	{
+		total = st[T - 1].hi - st[T - 1].lo;
+		w->sl[w->head] = 0.0;
+		w->ln[w->head] = total;
+		w->n = 1;
+	}
 	for (int t = T - 1; t >= 0; t--)
 	{
 		const dispatch_dp_step *s = &st[t];
+		mark	   *m = &w->mk[t];
+		double		cut,
+					y,
+					thR,
+					thL;
+		int			iR,
+					iL;
 
 		assert(s->r > 0.0 && s->A >= 0.0 && s->B >= 0.0);
 		assert(s->sL <= s->sR + 1e-9);
-		for (int i = 0; i < w->ncur; i++)
-			w->cur[i].slope -= s->rho;
-		if (cur_restrict(w, &lo, s->lo, s->hi) < 0)
+		ao -= s->rho;
+		/* restrict to [s->lo, s->hi], right end first */
+		if (lo + total < s->lo - 1e-9 || lo > s->hi + 1e-9 || s->lo > s->hi + 1e-9)
 			return derms_err_set(err, DERMS_ERANGE,
 								 "no feasible state at interval %d", t);
-		if (save_fn(w, t, lo) < 0)
-			return derms_err_set(err, DERMS_ENOMEM, "out of memory");
-		if (cur_reserve(w, 2) < 0)
-			return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+		cut = lo + total - s->hi;
+		if (cut > 0.0)
+		{
+			total -= cut;
+			while (cut > DP_EPS && w->n > 0)
+			{
+				double	   *l = &w->ln[w->head + w->n - 1];
+
+				if (*l * al <= cut + DP_EPS)
+				{
+					cut -= *l * al;
+					w->n--;
+				}
+				else
+				{
+					*l -= cut / al;
+					cut = 0.0;
+				}
+			}
+		}
+		cut = s->lo - lo;
+		if (cut > 0.0)
+		{
+			total -= cut;
+			lo = s->lo;
+			while (cut > DP_EPS && w->n > 0)
+			{
+				double	   *l = &w->ln[w->head];
+
+				if (*l * al <= cut + DP_EPS)
+				{
+					cut -= *l * al;
+					w->head++;
+					w->n--;
+				}
+				else
+				{
+					*l -= cut / al;
+					cut = 0.0;
+				}
+			}
+		}
+		if (total < 0.0)
+			total = 0.0;
+		m->lo = lo;
+		m->hi = lo + total;
+		/* crossings of -sR and -sL (stored units), one scan */
+		thR = (-s->sR - ao) / as;
+		thL = (-s->sL - ao) / as;
+		y = lo;
+		iR = 0;
+		while (iR < w->n && w->sl[w->head + iR] < thR)
+			y += w->ln[w->head + iR++] * al;
+		m->yR = y;
+		iL = iR;
+		while (iL < w->n && w->sl[w->head + iL] < thL)
+			y += w->ln[w->head + iL++] * al;
+		m->yL = y;
+		/* infimal convolution with the reflected stage cost */
+		if (s->kink + s->B > DP_EPS)
+			insert_at(w, iL, (s->kink + s->B) / al, thL);
+		if (s->A - s->kink > DP_EPS)
+			insert_at(w, iR, (s->A - s->kink) / al, thR);
 		lo -= s->A;
-		cur_insert(w, s->A - s->kink, -s->sR);
-		cur_insert(w, s->kink + s->B, -s->sL);
+		total += s->A + s->B;
 		if (s->r != 1.0)
 		{
 			lo /= s->r;
-			for (int i = 0; i < w->ncur; i++)
-			{
-				w->cur[i].len /= s->r;
-				w->cur[i].slope *= s->r;
-			}
+			total /= s->r;
+			al /= s->r;
+			as *= s->r;
+			ao *= s->r;
 		}
 	}
-	{
-		double		total = 0.0;
-
-		for (int i = 0; i < w->ncur; i++)
-			total += w->cur[i].len;
-		if (x0 < lo - 1e-7 || x0 > lo + total + 1e-7)
-			return derms_err_set(err, DERMS_ERANGE,
-								 "initial state %.6g outside the feasible range [%.6g, %.6g]",
-								 x0, lo, lo + total);
-	}
+	if (x0 < lo - 1e-7 || x0 > lo + total + 1e-7)
+		return derms_err_set(err, DERMS_ERANGE,
+							 "initial state %.6g outside the feasible range [%.6g, %.6g]",
+							 x0, lo, lo + total);
 	for (int t = 0; t < T; t++)
 	{
 		const dispatch_dp_step *s = &st[t];
-		const saved *f = &w->fn[t];
-		const seg  *sg = &w->pool[f->off];
-		double		hiW = f->lo,
-					xr = s->r * x0,
-					yR,
-					yL,
+		const mark *m = &w->mk[t];
+		double		xr = s->r * x0,
 					y,
 					a,
 					b;
 
-		for (int i = 0; i < f->n; i++)
-			hiW += sg[i].len;
-		yR = crossing(sg, f->n, f->lo, s->sR);
-		yL = crossing(sg, f->n, f->lo, s->sL);
-		y = clampd(xr + s->kink, yR, yL);
-		a = fmax(xr - s->B, f->lo);
-		b = fmin(xr + s->A, hiW);
+		y = clampd(xr + s->kink, m->yR, m->yL);
+		a = fmax(xr - s->B, m->lo);
+		b = fmin(xr + s->A, m->hi);
 		if (a > b)
 		{
 			/* only rounding can get here: the recursion proved it feasible */
-			double		m = (a + b) / 2.0;
+			double		mid = (a + b) / 2.0;
 
-			a = b = m;
+			a = b = mid;
 		}
 		y = clampd(y, a, b);
 		d[t] = y - xr;

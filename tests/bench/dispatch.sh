@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+#
+# tests/bench/dispatch.sh -- run by tests/bench.sh with BUILD and ROOT.
+#
+# Tiers S and M (seed 1): the decomposition three times each (median of
+# the wall times it reports; a solver time limit of 10 s (S) / 20 s (M)
+# and a `timeout` of 40 s per solve bound the run: a master LP solve can
+# overrun the solver's own limit), CLP --exact once on S only (timeout
+# 150 s), and "bench: dispatch: ..." lines with times, certified gaps,
+# the cost gap against CLP and the speed ratio.
+set -euo pipefail
+: "${BUILD:?}" "${ROOT:?}"
+CTL=$BUILD/dermsctl
+TMP=$(mktemp -d /tmp/dispatch-bench.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
+limit() {	# limit FILE SECONDS: put a solver time limit into the instance
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["solver"] = {"time_limit_s": float(sys.argv[2])}
+json.dump(d, open(sys.argv[1], "w"))
+PY
+}
+for tier in S M; do
+	"$CTL" dispatch generate --tier $tier --seed 1 --output "$TMP/$tier.json"
+	cp "$TMP/$tier.json" "$TMP/$tier.lim.json"
+	limit "$TMP/$tier.lim.json" "$([ $tier = S ] && echo 10 || echo 20)"
+	rows=()
+	for i in 1 2 3; do
+		if timeout 40 "$CTL" dispatch solve --input "$TMP/$tier.lim.json" \
+			--output "$TMP/$tier.dw$i.json" 2>/dev/null; then
+			rows+=("$(field "$TMP/$tier.dw$i.json" "['seconds']") $i")
+		else
+			echo "bench: dispatch: $tier decomposition run $i did not finish in 40 s"
+		fi
+	done
+	if [ ${#rows[@]} -eq 0 ]; then
+		continue
+	fi
+	mid=$(printf '%s\n' "${rows[@]}" | sort -g | sed -n "$(((${#rows[@]} + 1) / 2))p")
+	med=${mid% *}
+	f="$TMP/$tier.dw${mid#* }.json"
+	echo "bench: dispatch: $tier decomposition median ${med} s (3 runs), cost $(field "$f" "['cost']['total']"), bound $(field "$f" "['lower_bound']"), certified gap $(field "$f" "['gap']"), iterations $(field "$f" "['iterations']")"
+	if [ $tier = S ]; then
+		if timeout 150 "$CTL" dispatch solve --exact --input "$TMP/S.json" --output "$TMP/S.lp.json" 2>/dev/null; then
+			lp=$(field "$TMP/S.lp.json" "['seconds']")
+			c_dw=$(field "$f" "['cost']['total']")
+			c_lp=$(field "$TMP/S.lp.json" "['lower_bound']")
+			echo "bench: dispatch: S exact CLP ${lp} s, optimum ${c_lp}; decomposition cost vs CLP $(python3 -c "print(($c_dw-$c_lp)/abs($c_lp))"); speed ratio CLP/decomposition $(python3 -c "print($lp/$med)")"
+		else
+			echo "bench: dispatch: S exact CLP did not finish in 150 s"
+		fi
+	fi
+done
