@@ -541,6 +541,22 @@ http_error(http_request *req, int status, const char *fmt,...)
 	return http_reply(req, 500, "text/plain", "out of memory\n", 14);
 }
 
+int
+http_db_error(http_request *req, const char *sqlstate, const derms_err *err)
+{
+	const char *msg = err ? err->msg : "unknown error";
+
+	if (sqlstate == NULL || sqlstate[0] == '\0' ||
+		strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "53", 2) == 0 ||
+		strncmp(sqlstate, "57", 2) == 0)
+		return http_error(req, 503, "database unavailable: %s", msg);
+	if (strcmp(sqlstate, "23505") == 0 || strcmp(sqlstate, "23P01") == 0)
+		return http_error(req, 409, "conflict: %s", msg);
+	if (strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0)
+		return http_error(req, 400, "refused: %s", msg);
+	return http_error(req, 500, "database error %s: %s", sqlstate, msg);
+}
+
 const char *
 http_query(http_request *req, const char *key)
 {

@@ -147,6 +147,14 @@ int			http_error(http_request *req, int status, const char *fmt,...)
 
 void		http_add_header(http_request *req, const char *name, const char *value);
 
+/*
+ * Answer a failed database call.  sqlstate is what db_exec filled (may be
+ * NULL or ""): no state or a connection/resource class (08, 53, 57) is 503,
+ * a unique or exclusion violation 409, another data error (22, 23) 400,
+ * anything else 500.
+ */
+int			http_db_error(http_request *req, const char *sqlstate, const derms_err *err);
+
 /* Query-string argument, borrowed; NULL when absent. */
 const char *http_query(http_request *req, const char *key);
 

@@ -156,12 +156,6 @@ doc_for_path(const char *path)
 	return NULL;
 }
 
-static int
-db_error(http_request *req, const derms_err *err)
-{
-	return http_error(req, 503, "database unavailable: %s", err->msg);
-}
-
 static void
 write_doc(sep2_xw *w, const struct der_doc *d, const char *href, json_t *doc)
 {
@@ -245,7 +239,7 @@ sep2_der_list_get(http_request *req)
 					"SELECT count(*) FROM der_resources d WHERE " DER_OF_EDEV,
 					2, params, NULL, &err);
 	if (count == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	snprintf(off, sizeof(off), "%" PRIu32, pg.start);
 	snprintf(lim, sizeof(lim), "%" PRIu32, pg.limit);
 	params[2] = off;
@@ -254,7 +248,7 @@ sep2_der_list_get(http_request *req)
 				   "SELECT d.id FROM der_resources d WHERE " DER_OF_EDEV
 				   " ORDER BY d.id OFFSET $3 LIMIT $4", 4, params, NULL, &err);
 	if (rows == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 
 	snprintf(href, sizeof(href), "/edev/%s/der", params[0]);
 	w = sep2_xw_new(req->arena);
@@ -295,7 +289,7 @@ der_or_answer(http_request *req, int *status)
 				3, params, NULL, &err);
 	if (r == NULL)
 	{
-		*status = db_error(req, &err);
+		*status = http_db_error(req, NULL, &err);
 		return NULL;
 	}
 	if (PQntuples(r) == 0)
@@ -349,7 +343,7 @@ sep2_der_doc_get(http_request *req)
 				"SELECT doc FROM der_reports WHERE der_id = $1 AND resource = $2"
 				" ORDER BY id DESC LIMIT 1", 2, params, NULL, &err);
 	if (r == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	if (PQntuples(r) == 0)
 		return http_error(req, 404, "no %s has been reported for this DER", d->root);
 	doc = json_loads(PQgetvalue(r, 0, 0), 0, &jerr);
@@ -402,7 +396,7 @@ sep2_der_doc_put(http_request *req)
 				"INSERT INTO der_reports (der_id, resource, reading_time, doc)"
 				" VALUES ($1, $2, to_timestamp($3::bigint), $4::jsonb)",
 				4, params, NULL, &err) == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	/* acknowledged only now that the row is committed */
 	return http_reply(req, 204, NULL, "", 0);
 }

@@ -87,12 +87,6 @@ const sep2_elem sep2_derc_base_elems[] = {
 	" WHERE c.program_id = $2 AND c.start_time + c.duration_s > n.t"
 
 static int
-db_error(http_request *req, const derms_err *err)
-{
-	return http_error(req, 503, "database unavailable: %s", err->msg);
-}
-
-static int
 reply_xml(http_request *req, sep2_xw *w)
 {
 	const char *doc;
@@ -240,7 +234,7 @@ sep2_derp_list_get(http_request *req)
 				   "SELECT " PROGRAM_COLUMNS ", count(*) OVER () FROM (" PROGRAMS_OF_EDEV ") p"
 				   " ORDER BY p.primacy, p.mrid OFFSET $2 LIMIT $3", 3, params, NULL, &err);
 	if (rows == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	if (PQntuples(rows) > 0)
 		all = (uint32_t) strtoul(PQgetvalue(rows, 0, 6), NULL, 10);
 	else
@@ -249,7 +243,7 @@ sep2_derp_list_get(http_request *req)
 								"SELECT count(*) FROM (" PROGRAMS_OF_EDEV ") p", 1, params, NULL, &err);
 
 		if (c == NULL)
-			return db_error(req, &err);
+			return http_db_error(req, NULL, &err);
 		all = (uint32_t) strtoul(PQgetvalue(c, 0, 0), NULL, 10);
 	}
 	snprintf(href, sizeof(href), "/edev/%s/derp", req->params[0]);
@@ -286,7 +280,7 @@ program_or_answer(http_request *req, int *status)
 				2, params, NULL, &err);
 	if (r == NULL)
 	{
-		*status = db_error(req, &err);
+		*status = http_db_error(req, NULL, &err);
 		return NULL;
 	}
 	if (PQntuples(r) == 0)
@@ -385,7 +379,7 @@ control_list(http_request *req, bool active_only)
 								active_only ? " WHERE status = 1" : ""),
 				   2, params, NULL, &err);
 	if (rows == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	all = (uint32_t) PQntuples(rows);
 	snprintf(href, sizeof(href), "/edev/%s/derp/%s/%s", req->params[0], req->params[1],
 			 active_only ? "actderc" : "derc");
@@ -431,7 +425,7 @@ sep2_derc_get(http_request *req)
 	r = db_exec(req->db, req->arena,
 				"SELECT * FROM (" CONTROLS_OF_PROGRAM ") x WHERE id = $3", 3, params, NULL, &err);
 	if (r == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	if (PQntuples(r) == 0)
 		return http_error(req, 404, "no resource at \"%s\"", req->path);
 	w = sep2_xw_new(req->arena);
@@ -503,7 +497,7 @@ sep2_rsp_post(http_request *req)
 				"SELECT c.id FROM der_controls c JOIN (" PROGRAMS_OF_EDEV ") p ON p.id = c.program_id"
 				" WHERE c.mrid = $2", 2, params, NULL, &err);
 	if (c == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	if (PQntuples(c) == 0)
 		return http_error(req, 400, "subject %s is not a control of this device's programs", params[1]);
 	params[0] = PQgetvalue(c, 0, 0);
@@ -514,7 +508,7 @@ sep2_rsp_post(http_request *req)
 	if (db_exec(req->db, req->arena,
 				"INSERT INTO der_control_responses (control_id, end_device_lfdi, status, created_time)"
 				" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, params, NULL, &err) == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	return http_reply(req, 201, SEP2_CT, "", 0);
 }
 
@@ -573,7 +567,7 @@ write_audited(http_request *req, const char *sql, int n, const char *const *para
 
 	if (db_exec(req->db, req->arena, "BEGIN", 0, NULL, NULL, &err) == NULL)
 	{
-		*status = db_error(req, &err);
+		*status = http_db_error(req, NULL, &err);
 		return NULL;
 	}
 	r = db_exec(req->db, req->arena, sql, n, params, state, &err);
@@ -582,10 +576,8 @@ write_audited(http_request *req, const char *sql, int n, const char *const *para
 		db_exec(req->db, req->arena, "ROLLBACK", 0, NULL, NULL, NULL);
 		if (r != NULL)
 			*status = http_error(req, 409, "nothing to change");
-		else if (state[0] == '2' && (state[1] == '2' || state[1] == '3'))
-			*status = http_error(req, 400, "refused by the database: %s", err.msg);
 		else
-			*status = db_error(req, &err);
+			*status = http_db_error(req, state, &err);
 		return NULL;
 	}
 	a[0] = actor(req);
@@ -597,7 +589,7 @@ write_audited(http_request *req, const char *sql, int n, const char *const *para
 		db_exec(req->db, req->arena, "COMMIT", 0, NULL, NULL, &err) == NULL)
 	{
 		db_exec(req->db, req->arena, "ROLLBACK", 0, NULL, NULL, NULL);
-		*status = db_error(req, &err);
+		*status = http_db_error(req, NULL, &err);
 		return NULL;
 	}
 	return r;
@@ -793,6 +785,6 @@ sep2_api_control_responses(http_request *req)
 				" 'received', extract(epoch FROM received_at)::bigint) ORDER BY id), '[]')"
 				" FROM der_control_responses WHERE control_id = $1", 1, params, NULL, &err);
 	if (r == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	return http_reply(req, 200, JSON_CT, PQgetvalue(r, 0, 0), strlen(PQgetvalue(r, 0, 0)));
 }

@@ -46,12 +46,6 @@ visible(http_request *req, const char **param)
 	}
 }
 
-static int
-db_error(http_request *req, const derms_err *err)
-{
-	return http_error(req, 503, "database unavailable: %s", err->msg);
-}
-
 /* Write one EndDevice from a row: id, lfdi, sfdi, enabled, changed, has_pin. */
 static void
 write_edev(sep2_xw *w, PGresult *r, int row, bool root)
@@ -120,7 +114,7 @@ sep2_edev_list_get(http_request *req)
 	sql = arena_printf(req->arena, "SELECT count(*) FROM end_devices WHERE %s", where);
 	count = db_exec(req->db, req->arena, sql, 1, params, NULL, &err);
 	if (count == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	all = (uint32_t) strtoul(PQgetvalue(count, 0, 0), NULL, 10);
 
 	snprintf(off, sizeof(off), "%" PRIu32, pg.start);
@@ -132,7 +126,7 @@ sep2_edev_list_get(http_request *req)
 					   " ORDER BY sfdi, id OFFSET $2 LIMIT $3", where);
 	rows = db_exec(req->db, req->arena, sql, 3, params, NULL, &err);
 	if (rows == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 
 	w = sep2_xw_new(req->arena);
 	sep2_xw_open(w, "EndDeviceList", "href", "/edev", "subscribable", "0",
@@ -172,7 +166,7 @@ sep2_edev_fetch(http_request *req, const char *edev_id, int *status)
 				2, params, NULL, &err);
 	if (r == NULL)
 	{
-		*status = db_error(req, &err);
+		*status = http_db_error(req, NULL, &err);
 		return NULL;
 	}
 	if (PQntuples(r) == 0)
@@ -223,7 +217,7 @@ sep2_edev_rg_get(http_request *req)
 				 " FROM end_devices WHERE id = $1 AND registration_pin IS NOT NULL",
 				 1, params, NULL, &err);
 	if (rg == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	if (PQntuples(rg) == 0)
 		return http_error(req, 404, "no resource at \"%s\"", req->path);
 	snprintf(href, sizeof(href), "/edev/%s/rg", params[0]);
@@ -290,11 +284,7 @@ sep2_edev_list_post(http_request *req)
 				"  AND NOT EXISTS (SELECT 1 FROM ins)",
 				3, params, state, &err);
 	if (r == NULL)
-	{
-		if (state[0] != '\0')
-			return http_error(req, 400, "device not registered: %s", err.msg);
-		return db_error(req, &err);
-	}
+		return http_db_error(req, state, &err);
 	if (PQntuples(r) == 0)
 		return http_error(req, 409, "lFDI %s is registered to another owner", lfdi);
 	loc = arena_printf(req->arena, "/edev/%s", PQgetvalue(r, 0, 0));

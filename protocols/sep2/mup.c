@@ -129,12 +129,6 @@ typedef struct batch
 static int	months_done[MONTHS_CACHED];
 static int	nmonths_done;
 
-static int
-db_error(http_request *req, const derms_err *err)
-{
-	return http_error(req, 503, "database unavailable: %s", err->msg);
-}
-
 static void
 json_decref_cb(void *p)
 {
@@ -451,20 +445,20 @@ transact(http_request *req, const char *mup, xmlNodePtr parent, derms_err *err,
 	*ok = false;
 	/* parse and record the meter readings, collecting readings */
 	if (db_exec(req->db, req->arena, "BEGIN", 0, NULL, NULL, err) == NULL)
-		return db_error(req, err);
+		return http_db_error(req, NULL, err);
 	rc = ingest_children(req, mup, parent, &b, err);
 	if (rc != DERMS_OK)
 	{
 		db_exec(req->db, req->arena, "ROLLBACK", 0, NULL, NULL, NULL);
-		return rc == DERMS_EDB ? db_error(req, err) : http_error(req, 400, "%s", err->msg);
+		return rc == DERMS_EDB ? http_db_error(req, NULL, err) : http_error(req, 400, "%s", err->msg);
 	}
 	if (db_exec(req->db, req->arena, "COMMIT", 0, NULL, NULL, err) == NULL)
-		return db_error(req, err);
+		return http_db_error(req, NULL, err);
 	/* partitions outside the data transaction, then the readings */
 	if (ensure_months(req, &b, err) != DERMS_OK)
-		return db_error(req, err);
+		return http_db_error(req, NULL, err);
 	if (insert_batch(req, &b, err) != DERMS_OK)
-		return db_error(req, err);
+		return http_db_error(req, NULL, err);
 	*ok = true;
 	return 0;
 }
@@ -534,7 +528,7 @@ sep2_mup_list_get(http_request *req)
 					arena_printf(req->arena, "SELECT count(*) FROM mirror_usage_points m WHERE %s", where),
 					1, params, NULL, &err);
 	if (count == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	params[1] = arena_printf(req->arena, "%" PRIu32, pg.start);
 	params[2] = arena_printf(req->arena, "%" PRIu32, pg.limit);
 	rows = db_exec(req->db, req->arena,
@@ -542,7 +536,7 @@ sep2_mup_list_get(http_request *req)
 								" WHERE %s ORDER BY m.mrid OFFSET $2 LIMIT $3", where),
 				   3, params, NULL, &err);
 	if (rows == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	w = sep2_xw_new(req->arena);
 	sep2_xw_open(w, "MirrorUsagePointList", "href", "/mup", (char *) NULL);
 	sep2_xw_list_attrs(w, (uint32_t) strtoul(PQgetvalue(count, 0, 0), NULL, 10),
@@ -578,7 +572,7 @@ mup_or_answer(http_request *req, int *status)
 				2, params, NULL, &err);
 	if (r == NULL)
 	{
-		*status = db_error(req, &err);
+		*status = http_db_error(req, NULL, &err);
 		return NULL;
 	}
 	if (PQntuples(r) == 0)
@@ -648,7 +642,7 @@ sep2_mup_list_post(http_request *req)
 					"SELECT 1 FROM end_devices WHERE lfdi = $1 AND tenant_id = $2",
 					2, p2, NULL, &err);
 		if (r == NULL)
-			return db_error(req, &err);
+			return http_db_error(req, NULL, &err);
 		if (PQntuples(r) == 0)
 			return http_error(req, 403, "deviceLFDI %s is not a device of this aggregator", lfdi);
 	}
@@ -664,7 +658,7 @@ sep2_mup_list_post(http_request *req)
 				"  AND NOT EXISTS (SELECT 1 FROM ins)",
 				5, params, NULL, &err);
 	if (r == NULL)
-		return db_error(req, &err);
+		return http_db_error(req, NULL, &err);
 	if (PQntuples(r) == 0)
 		return http_error(req, 409, "mRID %s is already used by another mirror", mrid);
 	mup = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
