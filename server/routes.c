@@ -16,6 +16,7 @@
 #include "protocols/sep2/dcap.h"
 #include "protocols/sep2/der.h"
 #include "protocols/sep2/derp.h"
+#include "protocols/sep2/devstat.h"
 #include "protocols/sep2/edev.h"
 #include "protocols/sep2/mup.h"
 #include "protocols/sep2/tm.h"
@@ -43,6 +44,14 @@ const http_route http_routes[] = {
 	{HTTP_SEP2, "PUT", "/edev/{id}/der/{der}/ders", sep2_der_doc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
 	{HTTP_SEP2, "GET", "/edev/{id}/der/{der}/dera", sep2_der_doc_get, CERT, HTTP_CT_NONE, 0},
 	{HTTP_SEP2, "PUT", "/edev/{id}/der/{der}/dera", sep2_der_doc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/di", sep2_devdoc_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "PUT", "/edev/{id}/di", sep2_devdoc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/dstat", sep2_devdoc_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "PUT", "/edev/{id}/dstat", sep2_devdoc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/ps", sep2_devdoc_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "PUT", "/edev/{id}/ps", sep2_devdoc_put, DEVPUT, HTTP_CT_SEP2_XML, 0},
+	{HTTP_SEP2, "GET", "/edev/{id}/lel", sep2_lel_get, CERT, HTTP_CT_NONE, 0},
+	{HTTP_SEP2, "POST", "/edev/{id}/lel", sep2_lel_post, DEVPUT, HTTP_CT_SEP2_XML, 0},
 	{HTTP_SEP2, "GET", "/edev/{id}/fsa", sep2_fsa_list_get, CERT, HTTP_CT_NONE, 0},
 	{HTTP_SEP2, "GET", "/edev/{id}/fsa/{fsa}", sep2_fsa_get, CERT, HTTP_CT_NONE, 0},
 	{HTTP_SEP2, "GET", "/edev/{id}/derp", sep2_derp_list_get, CERT, HTTP_CT_NONE, 0},

@@ -34,6 +34,7 @@ static const struct
 	[SEP2_V_HEX1] = {0, 0, 1, 0},
 	[SEP2_V_HEX2] = {0, 0, 2, 0},
 	[SEP2_V_HEX4] = {0, 0, 4, 0},
+	[SEP2_V_HEX8] = {0, 0, 8, 0},
 	[SEP2_V_HEX16] = {0, 0, 16, 0},
 	[SEP2_V_HEX20] = {0, 0, 20, 0},
 	[SEP2_V_BOOL] = {0, 0, 0, 0},

@@ -28,6 +28,7 @@ typedef enum sep2_vtype
 	SEP2_V_HEX1,				/* HexBinary8 */
 	SEP2_V_HEX2,				/* HexBinary16 */
 	SEP2_V_HEX4,				/* HexBinary32, DERControlType */
+	SEP2_V_HEX8,				/* HexBinary64 */
 	SEP2_V_HEX16,				/* HexBinary128, mRIDType */
 	SEP2_V_HEX20,				/* HexBinary160, an LFDI */
 	SEP2_V_BOOL,
@@ -59,7 +60,8 @@ typedef struct sep2_elem
 	bool		required;
 	sep2_vtype	type;			/* when children is NULL */
 	const sep2_child *children; /* compound element, NULL-name terminated */
-	bool		repeat;			/* may occur more than once (not stored) */
+	bool		repeat;			/* may occur more than once, or is accepted
+								 * unchecked: not stored either way */
 } sep2_elem;
 
 /* Compound types used by several tables. */

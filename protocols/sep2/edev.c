@@ -64,8 +64,24 @@ write_edev(sep2_xw *w, PGresult *r, int row, bool root)
 		snprintf(der, sizeof(der), "/edev/%s/der", id);
 		sep2_xw_open(w, "DERListLink", "href", der, (char *) NULL);
 		sep2_xw_close(w);
+		snprintf(der, sizeof(der), "/edev/%s/di", id);
+		sep2_xw_open(w, "DeviceInformationLink", "href", der, (char *) NULL);
+		sep2_xw_close(w);
+		snprintf(der, sizeof(der), "/edev/%s/dstat", id);
+		sep2_xw_open(w, "DeviceStatusLink", "href", der, (char *) NULL);
+		sep2_xw_close(w);
 	}
 	sep2_xw_text(w, "lFDI", PQgetvalue(r, row, 1));
+	{
+		char		l[80];
+
+		snprintf(l, sizeof(l), "/edev/%s/lel", id);
+		sep2_xw_open(w, "LogEventListLink", "href", l, (char *) NULL);
+		sep2_xw_close(w);
+		snprintf(l, sizeof(l), "/edev/%s/ps", id);
+		sep2_xw_open(w, "PowerStatusLink", "href", l, (char *) NULL);
+		sep2_xw_close(w);
+	}
 	sep2_xw_text(w, "sFDI", PQgetvalue(r, row, 2));
 	sep2_xw_text(w, "changedTime", PQgetvalue(r, row, 4));
 	sep2_xw_bool(w, "enabled", PQgetvalue(r, row, 3)[0] == 't');

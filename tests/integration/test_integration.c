@@ -852,6 +852,113 @@ START_TEST(test_programs_and_controls)
 }
 END_TEST
 
+START_TEST(test_device_reports)
+{
+	derms_identity me;
+	derms_err	err;
+	char		loc[128], path[512], body[2048];
+	char	   *x;
+	it_response r;
+
+	if (!up())
+		return;
+	snprintf(path, sizeof(path), "%s/device-demo.pem", srv.pki);
+	ck_assert_int_eq(identity_from_pem_file(path, &me, &err), DERMS_OK);
+	x = edev_xml(&me);
+	ck_assert_int_eq(edev_post("device-demo", x, loc, sizeof(loc)), 201);
+	free(x);
+	r = sep2_get("device-demo", loc);
+	ck_assert_ptr_nonnull(strstr(r.body, "DeviceInformationLink"));
+	ck_assert_ptr_nonnull(strstr(r.body, "PowerStatusLink"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	snprintf(path, sizeof(path), "%s/di", loc);
+	snprintf(body, sizeof(body), "<DeviceInformation " NS "><DRLCCapabilities><averageEnergy>"
+			 "<multiplier>0</multiplier><value>1</value></averageEnergy><maxDemand><multiplier>0"
+			 "</multiplier><value>1</value></maxDemand><optionsImplemented>00</optionsImplemented>"
+			 "</DRLCCapabilities><lFDI>%s</lFDI><mfDate>1700000000</mfDate><mfHwVer>A1</mfHwVer>"
+			 "<mfID>37250</mfID><mfModel>BAT-13</mfModel><mfSerNum>SN0001</mfSerNum>"
+			 "<primaryPower>1</primaryPower><secondaryPower>0</secondaryPower>"
+			 "<swActTime>1700000000</swActTime><swVer>2.4.1</swVer></DeviceInformation>", me.lfdi);
+	ck_assert_int_eq(sep2_put("device-demo", path, body), 204);
+	r = sep2_get("device-demo", path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "<mfModel>BAT-13</mfModel>"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+	/* another device's LFDI in the document */
+	{
+		char	   *bad = strdup(body);
+		char	   *l = strstr(bad, me.lfdi);
+
+		l[0] = l[0] == 'A' ? 'B' : 'A';
+		r = it_https(&srv, srv.sep2_port, "PUT", path, "device-demo", IT_TLS_CSIP, SEP2_CT, bad);
+		ck_assert_int_eq(r.status, 400);
+		it_response_free(&r);
+		free(bad);
+	}
+
+	snprintf(path, sizeof(path), "%s/dstat", loc);
+	ck_assert_int_eq(sep2_put("device-demo", path,
+							  "<DeviceStatus " NS "><changedTime>1782907200</changedTime><onCount>3</onCount>"
+							  "<opState>1</opState><Temperature><multiplier>0</multiplier><subject>0</subject>"
+							  "<value>35</value></Temperature></DeviceStatus>"), 204);
+	r = sep2_get("device-demo", path);
+	ck_assert_ptr_nonnull(strstr(r.body, "<onCount>3</onCount>"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	snprintf(path, sizeof(path), "%s/ps", loc);
+	ck_assert_int_eq(sep2_put("device-demo", path,
+							  "<PowerStatus " NS "><batteryStatus>1</batteryStatus><changedTime>1782907200"
+							  "</changedTime><currentPowerSource>1</currentPowerSource>"
+							  "<estimatedChargeRemaining>8000</estimatedChargeRemaining></PowerStatus>"), 204);
+	r = sep2_get("device-demo", path);
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+	r = it_https(&srv, srv.sep2_port, "PUT", path, "device-demo", IT_TLS_CSIP, SEP2_CT,
+				 "<PowerStatus " NS "><changedTime>1</changedTime><currentPowerSource>1"
+				 "</currentPowerSource></PowerStatus>");
+	ck_assert_int_eq(r.status, 400);
+	ck_assert_ptr_nonnull(strstr(r.body, "batteryStatus"));
+	it_response_free(&r);
+
+	snprintf(path, sizeof(path), "%s/lel", loc);
+	snprintf(body, sizeof(body), "<LogEvent " NS "><createdDateTime>1782907200</createdDateTime>"
+			 "<details>grid fault</details><functionSet>0</functionSet><logEventCode>3</logEventCode>"
+			 "<logEventID>17</logEventID><logEventPEN>37250</logEventPEN><profileID>0</profileID>"
+			 "</LogEvent>");
+	ck_assert_int_eq(sep2_post("device-demo", path, body, NULL, 0), 201);
+	ck_assert_int_eq(sep2_post("device-demo", path, body, NULL, 0), 201);	/* retry */
+	r = sep2_get("device-demo", path);
+	ck_assert_ptr_nonnull(strstr(r.body, "all=\"1\" results=\"1\""));
+	ck_assert_ptr_nonnull(strstr(r.body, "<details>grid fault</details>"));
+	check_sep2_schema(r.body, r.len);
+	it_response_free(&r);
+
+	/* foreign device: 404; operator reads but does not report */
+	{
+		pki_issued	other;
+
+		ck_assert_int_eq(pki_issue(srv.pki, "other-d", PKI_DEVICE, &other, &err), DERMS_OK);
+		snprintf(path, sizeof(path), "%s/ps", loc);
+		r = sep2_get("other-d", path);
+		ck_assert_int_eq(r.status, 404);
+		it_response_free(&r);
+	}
+	r = sep2_get("operator-demo", path);
+	ck_assert_int_eq(r.status, 200);
+	it_response_free(&r);
+	r = it_https(&srv, srv.sep2_port, "PUT", path, "operator-demo", IT_TLS_CSIP, SEP2_CT,
+				 "<PowerStatus " NS "><batteryStatus>1</batteryStatus><changedTime>1</changedTime>"
+				 "<currentPowerSource>1</currentPowerSource></PowerStatus>");
+	ck_assert_int_eq(r.status, 404);
+	it_response_free(&r);
+	down();
+}
+END_TEST
+
 START_TEST(test_bad_requests)
 {
 	it_response r;
@@ -1512,6 +1619,7 @@ integration_suite(void)
 	tcase_add_test(tc, test_der_reports);
 	tcase_add_test(tc, test_mirror_ingest);
 	tcase_add_test(tc, test_programs_and_controls);
+	tcase_add_test(tc, test_device_reports);
 	tcase_add_test(tc, test_tls_refusals);
 	tcase_add_test(tc, test_vtn_optional_client_cert);
 	tcase_add_test(tc, test_check_config);
