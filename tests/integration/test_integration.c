@@ -959,6 +959,82 @@ START_TEST(test_device_reports)
 }
 END_TEST
 
+START_TEST(test_ingest_survives_worker_kill)
+{
+	derms_identity me;
+	derms_err	err;
+	char		loc[128], path[512], body[1024], acked[1024];
+	pid_t		child, workers[8];
+	int			n, st, batches = 0;
+	char	   *x;
+	FILE	   *f;
+
+	if (!up())
+		return;
+	snprintf(path, sizeof(path), "%s/device-demo.pem", srv.pki);
+	ck_assert_int_eq(identity_from_pem_file(path, &me, &err), DERMS_OK);
+	snprintf(body, sizeof(body), "<MirrorUsagePoint " NS "><mRID>0600006CC9</mRID><roleFlags>03</roleFlags>"
+			 "<serviceCategoryKind>0</serviceCategoryKind><status>1</status>"
+			 "<deviceLFDI>%s</deviceLFDI></MirrorUsagePoint>", me.lfdi);
+	ck_assert_int_eq(sep2_post("device-demo", "/mup", body, loc, sizeof(loc)), 201);
+	snprintf(acked, sizeof(acked), "%s/acked.txt", srv.dir);
+
+	/* a device posts batches as fast as it can, noting each acknowledged one */
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0)
+	{
+		FILE	   *out = fopen(acked, "w");
+
+		for (int b = 0; b < 150; b++)
+		{
+			char	   *m = mmr_xml("0D01", 1782907200 + (long long) b * 3000, 10, 300, b * 10);
+			it_response r = it_https(&srv, srv.sep2_port, "POST", loc, "device-demo",
+									 IT_TLS_CSIP, SEP2_CT, m);
+
+			if (r.status == 201)
+			{
+				fprintf(out, "%d\n", b);
+				fflush(out);
+			}
+			it_response_free(&r);
+			free(m);
+		}
+		fclose(out);
+		_exit(0);
+	}
+	/* meanwhile both sep2 workers die, one after the other */
+	usleep(400000);
+	n = it_children(srv.pid, "dermsd-sep2", workers, 8);
+	ck_assert_int_eq(n, 2);
+	kill(workers[0], SIGKILL);
+	usleep(400000);
+	kill(workers[1], SIGKILL);
+	ck_assert_int_eq(waitpid(child, &st, 0), child);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	/* every acknowledged batch is there, whole */
+	f = fopen(acked, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fscanf(f, "%d", &n) == 1)
+	{
+		char		q[512];
+
+		snprintf(q, sizeof(q), "SELECT count(*) FROM readings WHERE interval_start >= to_timestamp(%lld)"
+				 " AND interval_start < to_timestamp(%lld)",
+				 1782907200LL + (long long) n * 3000, 1782907200LL + (long long) n * 3000 + 3000);
+		x = sql_value(q);
+		ck_assert_msg(strcmp(x, "10") == 0, "acknowledged batch %d has %s readings", n, x);
+		free(x);
+		batches++;
+	}
+	fclose(f);
+	ck_assert_int_gt(batches, 100);		/* most got through despite the kills */
+	ck_assert(it_pid_alive(srv.pid));
+	down();
+}
+END_TEST
+
 START_TEST(test_bad_requests)
 {
 	it_response r;
@@ -1620,6 +1696,7 @@ integration_suite(void)
 	tcase_add_test(tc, test_mirror_ingest);
 	tcase_add_test(tc, test_programs_and_controls);
 	tcase_add_test(tc, test_device_reports);
+	tcase_add_test(tc, test_ingest_survives_worker_kill);
 	tcase_add_test(tc, test_tls_refusals);
 	tcase_add_test(tc, test_vtn_optional_client_cert);
 	tcase_add_test(tc, test_check_config);
