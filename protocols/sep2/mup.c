@@ -8,9 +8,9 @@
  *	  Runs in sep2 workers; memory comes from the request arena.
  *	  Who may do what: a device mirrors only its own meters (deviceLFDI must
  *	  be its certificate's); an aggregator mirrors devices registered to its
- *	  tenant; an operator any.  A device sees the mirrors it posted or that
- *	  name it, an aggregator its tenant's, an operator all; anything else is
- *	  404.
+ *	  tenant; an operator any.  A mirror belongs to the tenant of the device
+ *	  it mirrors.  A device sees the mirrors it posted or that name it, an
+ *	  aggregator its tenant's, an operator all; anything else is 404.
  *	  Ingest is idempotent: a MirrorUsagePoint is found again by its mRID, a
  *	  MirrorMeterReading by (mirror, mRID), a reading by (meter reading,
  *	  interval start), so a client that lost an acknowledgement can post
@@ -650,7 +650,8 @@ sep2_mup_list_post(http_request *req)
 	r = db_exec(req->db, req->arena,
 				"WITH ins AS ("
 				" INSERT INTO mirror_usage_points (mrid, device_lfdi, posted_by, tenant_id, doc)"
-				" VALUES ($1, $2, $3, $4::bigint, $5::jsonb)"
+				" VALUES ($1, $2, $3, COALESCE($4::bigint,"
+				"  (SELECT tenant_id FROM end_devices WHERE lfdi = $2)), $5::jsonb)"
 				" ON CONFLICT (mrid) DO NOTHING RETURNING id)"
 				" SELECT id FROM ins"
 				" UNION ALL"

@@ -1035,6 +1035,153 @@ START_TEST(test_ingest_survives_worker_kill)
 }
 END_TEST
 
+/*
+ * The authorization matrix: every 2030.5 resource of one device, fetched by
+ * the device itself, another device, its aggregator, another aggregator and
+ * an operator.  Foreign callers get 404, exactly like a missing URL.
+ */
+START_TEST(test_authorization_matrix)
+{
+	static const char *const paths[] = {
+		"{e}", "{e}/rg", "{e}/der", "{e}/der/{d}", "{e}/der/{d}/dercap", "{e}/der/{d}/derg",
+		"{e}/der/{d}/ders", "{e}/der/{d}/dera", "{e}/di", "{e}/dstat", "{e}/ps", "{e}/lel",
+		"{e}/fsa", "{e}/fsa/0", "{e}/derp", "{e}/derp/{p}", "{e}/derp/{p}/derc",
+		"{e}/derp/{p}/actderc", "{e}/derp/{p}/derc/{c}", "{e}/derp/{p}/dderc", "{m}",
+	};
+	static const struct
+	{
+		const char *cert;
+		int			expect;
+	}			callers[] = {
+		{"fleet-a", 200}, {"device-demo", 404}, {"aggregator-demo", 200}, {"agg2", 404},
+		{"operator-demo", 200},
+	};
+	pki_issued	a, agg2;
+	derms_err	err;
+	char		e[128], m[128], body[1024], path[512], q[256];
+	char	   *der;
+	long		prog, ctl;
+	long long	now = (long long) time(NULL);
+	char	   *x;
+
+	if (!up_with("[vtn]\nca_file = pki/trust.pem\n"))
+		return;
+	ck_assert_int_eq(pki_issue(srv.pki, "fleet-a", PKI_DEVICE, &a, &err), DERMS_OK);
+	ck_assert_int_eq(pki_issue(srv.pki, "agg2", PKI_AGGREGATOR, &agg2, &err), DERMS_OK);
+	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert register %s --role aggregator --tenant agg2 >/dev/null",
+							test_build_dir(), srv.conf, agg2.cert_path), 0);
+	/* the aggregator registers device A; device-demo registers itself */
+	x = edev_xml(&a.id);
+	ck_assert_int_eq(edev_post("aggregator-demo", x, e, sizeof(e)), 201);
+	free(x);
+	{
+		derms_identity me;
+
+		snprintf(path, sizeof(path), "%s/device-demo.pem", srv.pki);
+		ck_assert_int_eq(identity_from_pem_file(path, &me, &err), DERMS_OK);
+		x = edev_xml(&me);
+		ck_assert_int_eq(edev_post("device-demo", x, NULL, 0), 201);
+		free(x);
+	}
+	snprintf(q, sizeof(q), "UPDATE end_devices SET registration_pin = 111115 WHERE lfdi = '%s'"
+			 " RETURNING id", a.id.lfdi);
+	free(sql_value(q));
+	snprintf(q, sizeof(q), "INSERT INTO der_resources (kind, lfdi) VALUES ('battery', '%s') RETURNING id",
+			 a.id.lfdi);
+	der = sql_value(q);
+
+	/* A reports everything once */
+	{
+		static const char *const docs[][2] = {
+			{"der/{d}/dercap", "<DERCapability " NS "><modesSupported>01</modesSupported><rtgMaxW>"
+			 "<multiplier>0</multiplier><value>5000</value></rtgMaxW><type>80</type></DERCapability>"},
+			{"der/{d}/derg", "<DERSettings " NS "><setGradW>1</setGradW><setMaxW><multiplier>0</multiplier>"
+			 "<value>5000</value></setMaxW><updatedTime>1</updatedTime></DERSettings>"},
+			{"der/{d}/ders", "<DERStatus " NS "><readingTime>1</readingTime></DERStatus>"},
+			{"der/{d}/dera", "<DERAvailability " NS "><readingTime>1</readingTime></DERAvailability>"},
+			{"dstat", "<DeviceStatus " NS "><changedTime>1</changedTime></DeviceStatus>"},
+			{"ps", "<PowerStatus " NS "><batteryStatus>0</batteryStatus><changedTime>1</changedTime>"
+			 "<currentPowerSource>0</currentPowerSource></PowerStatus>"},
+		};
+
+		for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		{
+			char		sub[64];
+
+			snprintf(sub, sizeof(sub), "%s", docs[i][0]);
+			if (strncmp(sub, "der/{d}", 7) == 0)
+				snprintf(path, sizeof(path), "%s/der/%s%s", e, der, sub + 7);
+			else
+				snprintf(path, sizeof(path), "%s/%s", e, sub);
+			ck_assert_int_eq(sep2_put("fleet-a", path, docs[i][1]), 204);
+		}
+		snprintf(body, sizeof(body), "<DeviceInformation " NS "><lFDI>%s</lFDI><mfDate>1</mfDate>"
+				 "<mfHwVer>1</mfHwVer><mfID>1</mfID><mfModel>m</mfModel><mfSerNum>s</mfSerNum>"
+				 "<primaryPower>0</primaryPower><secondaryPower>0</secondaryPower><swActTime>1</swActTime>"
+				 "<swVer>1</swVer></DeviceInformation>", a.id.lfdi);
+		snprintf(path, sizeof(path), "%s/di", e);
+		ck_assert_int_eq(sep2_put("fleet-a", path, body), 204);
+		snprintf(path, sizeof(path), "%s/lel", e);
+		ck_assert_int_eq(sep2_post("fleet-a", path, "<LogEvent " NS "><createdDateTime>1</createdDateTime>"
+								   "<functionSet>0</functionSet><logEventCode>0</logEventCode><logEventID>1"
+								   "</logEventID><logEventPEN>1</logEventPEN><profileID>0</profileID></LogEvent>",
+								   NULL, 0), 201);
+		snprintf(body, sizeof(body), "<MirrorUsagePoint " NS "><mRID>0600006CCA</mRID><roleFlags>03</roleFlags>"
+				 "<serviceCategoryKind>0</serviceCategoryKind><status>1</status>"
+				 "<deviceLFDI>%s</deviceLFDI></MirrorUsagePoint>", a.id.lfdi);
+		ck_assert_int_eq(sep2_post("fleet-a", "/mup", body, m, sizeof(m)), 201);
+	}
+	{
+		char	   *tenant = sql_value("SELECT id FROM tenants WHERE name = 'agg1'");
+
+		snprintf(body, sizeof(body), "{\"primacy\":5,\"scope\":{\"kind\":\"tenant\",\"id\":%s},"
+				 "\"defaultControl\":{\"opModConnect\":true}}", tenant);
+		free(tenant);
+	}
+	ck_assert_int_eq(api_post("operator-demo", "/api/v1/der-programs", body, &prog, NULL), 201);
+	snprintf(path, sizeof(path), "/api/v1/der-programs/%ld/controls", prog);
+	snprintf(body, sizeof(body), "{\"start\":%lld,\"duration\":3600,\"base\":{\"opModConnect\":false}}", now - 10);
+	ck_assert_int_eq(api_post("operator-demo", path, body, &ctl, NULL), 201);
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+	{
+		char		url[512];
+		const char *t = paths[i];
+		size_t		o = 0;
+
+		/* fill the template */
+		while (*t && o < sizeof(url) - 64)
+		{
+			if (strncmp(t, "{e}", 3) == 0)
+				o += (size_t) snprintf(url + o, sizeof(url) - o, "%s", e), t += 3;
+			else if (strncmp(t, "{d}", 3) == 0)
+				o += (size_t) snprintf(url + o, sizeof(url) - o, "%s", der), t += 3;
+			else if (strncmp(t, "{p}", 3) == 0)
+				o += (size_t) snprintf(url + o, sizeof(url) - o, "%ld", prog), t += 3;
+			else if (strncmp(t, "{c}", 3) == 0)
+				o += (size_t) snprintf(url + o, sizeof(url) - o, "%ld", ctl), t += 3;
+			else if (strncmp(t, "{m}", 3) == 0)
+				o += (size_t) snprintf(url + o, sizeof(url) - o, "%s", m), t += 3;
+			else
+				url[o++] = *t++;
+		}
+		url[o] = '\0';
+		for (size_t k = 0; k < sizeof(callers) / sizeof(callers[0]); k++)
+		{
+			it_response r = sep2_get(callers[k].cert, url);
+
+			ck_assert_msg(r.status == callers[k].expect, "GET %s as %s: %ld, expected %d (%s)",
+						  url, callers[k].cert, r.status, callers[k].expect, r.body);
+			if (r.status == 200)
+				check_sep2_schema(r.body, r.len);
+			it_response_free(&r);
+		}
+	}
+	free(der);
+	down();
+}
+END_TEST
+
 START_TEST(test_bad_requests)
 {
 	it_response r;
@@ -1697,6 +1844,7 @@ integration_suite(void)
 	tcase_add_test(tc, test_programs_and_controls);
 	tcase_add_test(tc, test_device_reports);
 	tcase_add_test(tc, test_ingest_survives_worker_kill);
+	tcase_add_test(tc, test_authorization_matrix);
 	tcase_add_test(tc, test_tls_refusals);
 	tcase_add_test(tc, test_vtn_optional_client_cert);
 	tcase_add_test(tc, test_check_config);
