@@ -99,4 +99,33 @@ MSG
 
 "$build/dermsd" -c "$conf" &
 pid=$!
+
+# DERMSIM_DEVICES=K: K simulated devices (tests/bench/dermsim.c, each with its
+# own certificate in var/pki) register and poll once dermsd is ready, so a
+# newcomer sees a living fleet; they stop with dermsd.  Log: var/dermsim.log.
+sim_pid=
+if [ -n "${DERMSIM_DEVICES:-}" ]; then
+	stop_sim_then_all() {
+		if [ -n "$sim_pid" ] && kill -0 "$sim_pid" 2>/dev/null; then
+			kill -TERM "$sim_pid" 2>/dev/null || true
+			wait "$sim_pid" 2>/dev/null || true
+		fi
+		stop_all
+	}
+	trap stop_sim_then_all INT TERM EXIT
+	[ -x "$build/bench/dermsim" ] ||
+		make -s --no-print-directory BUILD="$build" "$build/bench/dermsim"
+	if [ "$DERMSIM_DEVICES" -gt 2000 ] 2>/dev/null; then
+		echo "dermsim: more than 2000 devices need http.connection_limit raised in $conf" >&2
+	fi
+	for _ in $(seq 300); do
+		curl -sf "http://127.0.0.1:$(port_of admin)/readyz" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	"$build/bench/dermsim" --url "https://127.0.0.1:$(port_of sep2)" --pki "$pki" \
+		--devices "$DERMSIM_DEVICES" --register --poll-rate "${DERMSIM_POLL_RATE:-5}" \
+		--ramp 10 --duration 86400 --report-every 60 >"$var/dermsim.log" 2>&1 &
+	sim_pid=$!
+	echo "dermsim: $DERMSIM_DEVICES simulated devices attaching (log $var/dermsim.log)"
+fi
 wait "$pid" || true

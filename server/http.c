@@ -46,7 +46,7 @@
 #include "log.h"
 #include "metrics.h"
 
-#define IDCACHE_SIZE 4096		/* entries, power of two */
+#define IDCACHE_SIZE 65536		/* entries, power of two (~5 MB) */
 
 struct http_server
 {

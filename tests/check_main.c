@@ -43,6 +43,7 @@ static const struct
 	{"fleet_export", fleet_export_suite},
 	{"fleet_api", fleet_api_suite},
 	{"integration", integration_suite},
+	{"dermsim", dermsim_suite},
 	{"settle_tz", settle_tz_suite},
 	{"settle_calendar", settle_calendar_suite},
 	{"settle_series", settle_series_suite},

@@ -28,6 +28,7 @@ Suite	   *fleet_enroll_suite(void);
 Suite	   *fleet_export_suite(void);
 Suite	   *fleet_api_suite(void);
 Suite	   *integration_suite(void);
+Suite	   *dermsim_suite(void);
 Suite	   *settle_tz_suite(void);
 Suite	   *settle_calendar_suite(void);
 Suite	   *settle_series_suite(void);
