@@ -167,18 +167,6 @@ write_doc(sep2_xw *w, const struct der_doc *d, const char *href, json_t *doc)
 	sep2_xw_close(w);
 }
 
-static int
-reply_xml(http_request *req, sep2_xw *w)
-{
-	const char *doc;
-	size_t		len;
-	derms_err	err;
-
-	if (sep2_xw_finish(w, &doc, &len, &err) != DERMS_OK)
-		return http_error(req, 500, "%s", err.msg);
-	return http_reply(req, 200, SEP2_CT, doc, len);
-}
-
 /* ---- DERs of an EndDevice ---- */
 
 #define DER_OF_EDEV "(d.end_device_id = $1 OR d.lfdi = $2)"
@@ -259,7 +247,7 @@ sep2_der_list_get(http_request *req)
 	for (int i = 0; i < PQntuples(rows); i++)
 		write_der(w, params[0], PQgetvalue(rows, i, 0), false);
 	sep2_xw_close(w);
-	return reply_xml(req, w);
+	return sep2_reply_xml(req, w, 200);
 }
 
 /* The DER {d} of the visible EndDevice {e}: its id, or NULL after answering. */
@@ -311,13 +299,7 @@ sep2_der_get(http_request *req)
 		return status;
 	w = sep2_xw_new(req->arena);
 	write_der(w, req->params[0], der, true);
-	return reply_xml(req, w);
-}
-
-static void
-json_decref_cb(void *p)
-{
-	json_decref(p);
+	return sep2_reply_xml(req, w, 200);
 }
 
 int
@@ -349,10 +331,10 @@ sep2_der_doc_get(http_request *req)
 	doc = json_loads(PQgetvalue(r, 0, 0), 0, &jerr);
 	if (doc == NULL)
 		return http_error(req, 500, "stored %s is unreadable", d->root);
-	arena_on_destroy(req->arena, json_decref_cb, doc);
+	sep2_json_own(req, doc);
 	w = sep2_xw_new(req->arena);
 	write_doc(w, d, req->path, doc);
-	return reply_xml(req, w);
+	return sep2_reply_xml(req, w, 200);
 }
 
 int
@@ -380,7 +362,7 @@ sep2_der_doc_put(http_request *req)
 	doc = json_object();
 	if (doc == NULL)
 		return http_error(req, 500, "out of memory");
-	arena_on_destroy(req->arena, json_decref_cb, doc);
+	sep2_json_own(req, doc);
 	if (sep2_doc_parse(req->arena, root, d->elems, doc, &err) != DERMS_OK)
 		return http_error(req, 400, "%s", err.msg);
 	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);

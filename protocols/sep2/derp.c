@@ -86,24 +86,6 @@ const sep2_elem sep2_derc_base_elems[] = {
 	"  ORDER BY o.creation_time LIMIT 1) sup ON true" \
 	" WHERE c.program_id = $2 AND c.start_time + c.duration_s > n.t"
 
-static int
-reply_xml(http_request *req, sep2_xw *w)
-{
-	const char *doc;
-	size_t		len;
-	derms_err	err;
-
-	if (sep2_xw_finish(w, &doc, &len, &err) != DERMS_OK)
-		return http_error(req, 500, "%s", err.msg);
-	return http_reply(req, 200, SEP2_CT, doc, len);
-}
-
-static void
-json_decref_cb(void *p)
-{
-	json_decref(p);
-}
-
 static bool
 id_ok(const char *s)
 {
@@ -158,7 +140,7 @@ sep2_fsa_list_get(http_request *req)
 	sep2_xw_attr_int(w, "pollRate", DERP_POLL_RATE);
 	write_fsa(w, req->params[0], false);
 	sep2_xw_close(w);
-	return reply_xml(req, w);
+	return sep2_reply_xml(req, w, 200);
 }
 
 int
@@ -174,7 +156,7 @@ sep2_fsa_get(http_request *req)
 		return http_error(req, 404, "no resource at \"%s\"", req->path);
 	w = sep2_xw_new(req->arena);
 	write_fsa(w, req->params[0], true);
-	return reply_xml(req, w);
+	return sep2_reply_xml(req, w, 200);
 }
 
 /* ---- programs ---- */
@@ -254,7 +236,7 @@ sep2_derp_list_get(http_request *req)
 	for (int i = 0; i < PQntuples(rows); i++)
 		write_program(w, req->params[0], rows, i, false);
 	sep2_xw_close(w);
-	return reply_xml(req, w);
+	return sep2_reply_xml(req, w, 200);
 }
 
 /* The program {p} under visible EndDevice {e}: its row, or NULL after answering. */
@@ -302,7 +284,7 @@ sep2_derp_get(http_request *req)
 		return status;
 	w = sep2_xw_new(req->arena);
 	write_program(w, req->params[0], p, 0, true);
-	return reply_xml(req, w);
+	return sep2_reply_xml(req, w, 200);
 }
 
 /* ---- controls ---- */
@@ -390,7 +372,7 @@ control_list(http_request *req, bool active_only)
 	for (uint32_t i = pg.start; i < pg.start + results; i++)
 		write_control(w, req->params[0], req->params[1], rows, (int) i, false);
 	sep2_xw_close(w);
-	return reply_xml(req, w);
+	return sep2_reply_xml(req, w, 200);
 }
 
 int
@@ -430,7 +412,7 @@ sep2_derc_get(http_request *req)
 		return http_error(req, 404, "no resource at \"%s\"", req->path);
 	w = sep2_xw_new(req->arena);
 	write_control(w, req->params[0], req->params[1], r, 0, true);
-	return reply_xml(req, w);
+	return sep2_reply_xml(req, w, 200);
 }
 
 int
@@ -449,7 +431,7 @@ sep2_dderc_get(http_request *req)
 	sep2_xw_text(w, "mRID", PQgetvalue(p, 0, 1));
 	write_base(w, PQgetvalue(p, 0, 5));
 	sep2_xw_close(w);
-	return reply_xml(req, w);
+	return sep2_reply_xml(req, w, 200);
 }
 
 /* ---- responses ---- */
@@ -485,7 +467,7 @@ sep2_rsp_post(http_request *req)
 						  (const char *) root->name);
 	if ((j = json_object()) == NULL)
 		return http_error(req, 500, "out of memory");
-	arena_on_destroy(req->arena, json_decref_cb, j);
+	sep2_json_own(req, j);
 	if (sep2_doc_parse(req->arena, root, rsp_elems, j, &err) != DERMS_OK)
 		return http_error(req, 400, "%s", err.msg);
 	if (strcmp(json_string_value(json_object_get(j, "endDeviceLFDI")), PQgetvalue(e, 0, 1)) != 0)
@@ -525,7 +507,7 @@ json_body(http_request *req, int *status)
 		*status = http_error(req, 400, "malformed JSON at line %d: %s", jerr.line, jerr.text);
 		return NULL;
 	}
-	arena_on_destroy(req->arena, json_decref_cb, j);
+	sep2_json_own(req, j);
 	if (!json_is_object(j))
 	{
 		*status = http_error(req, 400, "expected a JSON object");
@@ -651,7 +633,7 @@ sep2_api_program_post(http_request *req)
 	{
 		json_t	   *base = json_object();
 
-		arena_on_destroy(req->arena, json_decref_cb, base);
+		sep2_json_own(req, base);
 		if (sep2_doc_from_json(sep2_derc_base_elems, dflt, base, &err) != DERMS_OK)
 			return http_error(req, 400, "defaultControl: %s", err.msg);
 		params[5] = json_dumps(base, JSON_COMPACT | JSON_SORT_KEYS);
@@ -710,7 +692,7 @@ sep2_api_control_post(http_request *req)
 		return http_error(req, 400, "\"description\" must be a string of at most 32 characters");
 	params[6] = v ? json_string_value(v) : NULL;
 	base = json_object();
-	arena_on_destroy(req->arena, json_decref_cb, base);
+	sep2_json_own(req, base);
 	if (json_object_get(j, "base") == NULL)
 		return http_error(req, 400, "\"base\" is missing: the DERControlBase to apply");
 	if (sep2_doc_from_json(sep2_derc_base_elems, json_object_get(j, "base"), base, &err) != DERMS_OK)

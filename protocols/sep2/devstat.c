@@ -115,33 +115,11 @@ doc_for_path(const char *path)
 	return NULL;
 }
 
-static void
-json_decref_cb(void *p)
-{
-	json_decref(p);
-}
-
 static json_t *
 arena_json_loads(http_request *req, const char *text)
 {
 	json_error_t jerr;
-	json_t	   *j = json_loads(text, 0, &jerr);
-
-	if (j != NULL)
-		arena_on_destroy(req->arena, json_decref_cb, j);
-	return j;
-}
-
-static int
-reply_xml(http_request *req, sep2_xw *w)
-{
-	const char *doc;
-	size_t		len;
-	derms_err	err;
-
-	if (sep2_xw_finish(w, &doc, &len, &err) != DERMS_OK)
-		return http_error(req, 500, "%s", err.msg);
-	return http_reply(req, 200, SEP2_CT, doc, len);
+	return sep2_json_own(req, json_loads(text, 0, &jerr));
 }
 
 /* Parse the body as root and check it against elems into a new json. */
@@ -166,7 +144,7 @@ parse_body(http_request *req, const char *root_name, const sep2_elem *elems,
 		*status = http_error(req, 500, "out of memory");
 		return NULL;
 	}
-	arena_on_destroy(req->arena, json_decref_cb, j);
+	sep2_json_own(req, j);
 	if (sep2_doc_parse(req->arena, root, elems, j, &err) != DERMS_OK)
 	{
 		*status = http_error(req, 400, "%s", err.msg);
@@ -206,7 +184,7 @@ sep2_devdoc_get(http_request *req)
 	sep2_xw_open(w, d->root, "href", req->path, (char *) NULL);
 	sep2_doc_write(w, d->elems, doc);
 	sep2_xw_close(w);
-	return reply_xml(req, w);
+	return sep2_reply_xml(req, w, 200);
 }
 
 int
@@ -325,5 +303,5 @@ sep2_lel_get(http_request *req)
 		sep2_xw_close(w);
 	}
 	sep2_xw_close(w);
-	return reply_xml(req, w);
+	return sep2_reply_xml(req, w, 200);
 }

@@ -321,3 +321,29 @@ sep2_doc_write(sep2_xw *w, const sep2_elem *elems, json_t *doc)
 		}
 	}
 }
+
+int
+sep2_reply_xml(http_request *req, sep2_xw *w, int status)
+{
+	const char *doc;
+	size_t		len;
+	derms_err	err;
+
+	if (sep2_xw_finish(w, &doc, &len, &err) != DERMS_OK)
+		return http_error(req, 500, "%s", err.msg);
+	return http_reply(req, status, "application/sep+xml", doc, len);
+}
+
+static void
+json_decref_cb(void *p)
+{
+	json_decref(p);
+}
+
+json_t *
+sep2_json_own(http_request *req, json_t *j)
+{
+	if (j != NULL)
+		arena_on_destroy(req->arena, json_decref_cb, j);
+	return j;
+}

@@ -22,6 +22,7 @@
 #include "protocols/sep2/xml.h"
 #include "server/arena.h"
 #include "server/err.h"
+#include "server/http.h"
 
 typedef enum sep2_vtype
 {
@@ -101,5 +102,12 @@ derms_rc	sep2_doc_from_json(const sep2_elem *elems, json_t *in, json_t *out,
 /* Write the children held in doc, in table order (the caller opens and
  * closes the enclosing element). */
 void		sep2_doc_write(sep2_xw *w, const sep2_elem *elems, json_t *doc);
+
+/* Finish the writer and queue it as the response (500 if it cannot be
+ * written); returns the status queued. */
+int			sep2_reply_xml(http_request *req, sep2_xw *w, int status);
+
+/* j (stolen) now dies with the request arena; returns j (NULL stays NULL). */
+json_t	   *sep2_json_own(http_request *req, json_t *j);
 
 #endif							/* DERMS_SEP2_DOC_H */

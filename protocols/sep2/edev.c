@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocols/sep2/doc.h"
 #include "protocols/sep2/xml.h"
 
 #define SEP2_CT "application/sep+xml"
@@ -119,8 +120,6 @@ sep2_edev_list_get(http_request *req)
 	PGresult   *count, *rows;
 	uint32_t	all;
 	sep2_xw    *w;
-	const char *doc;
-	size_t		len;
 
 	if (sep2_page_parse(http_query(req, "s"), http_query(req, "a"),
 						http_query(req, "l"), &pg, &err) != DERMS_OK)
@@ -152,9 +151,7 @@ sep2_edev_list_get(http_request *req)
 	for (int i = 0; i < PQntuples(rows); i++)
 		write_edev(w, rows, i, false);
 	sep2_xw_close(w);
-	if (sep2_xw_finish(w, &doc, &len, &err) != DERMS_OK)
-		return http_error(req, 500, "%s", err.msg);
-	return http_reply(req, 200, SEP2_CT, doc, len);
+	return sep2_reply_xml(req, w, 200);
 }
 
 PGresult *
@@ -199,17 +196,12 @@ sep2_edev_get(http_request *req)
 	int			status;
 	PGresult   *r = sep2_edev_fetch(req, req->params[0], &status);
 	sep2_xw    *w;
-	const char *doc;
-	size_t		len;
-	derms_err	err;
 
 	if (r == NULL)
 		return status;
 	w = sep2_xw_new(req->arena);
 	write_edev(w, r, 0, true);
-	if (sep2_xw_finish(w, &doc, &len, &err) != DERMS_OK)
-		return http_error(req, 500, "%s", err.msg);
-	return http_reply(req, 200, SEP2_CT, doc, len);
+	return sep2_reply_xml(req, w, 200);
 }
 
 int
@@ -221,8 +213,6 @@ sep2_edev_rg_get(http_request *req)
 	derms_err	err;
 	PGresult   *rg;
 	sep2_xw    *w;
-	const char *doc;
-	size_t		len;
 	char		href[80];
 
 	if (r == NULL)
@@ -242,9 +232,7 @@ sep2_edev_rg_get(http_request *req)
 	sep2_xw_text(w, "dateTimeRegistered", PQgetvalue(rg, 0, 0));
 	sep2_xw_text(w, "pIN", PQgetvalue(rg, 0, 1));
 	sep2_xw_close(w);
-	if (sep2_xw_finish(w, &doc, &len, &err) != DERMS_OK)
-		return http_error(req, 500, "%s", err.msg);
-	return http_reply(req, 200, SEP2_CT, doc, len);
+	return sep2_reply_xml(req, w, 200);
 }
 
 int

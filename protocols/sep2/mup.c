@@ -129,20 +129,10 @@ typedef struct batch
 static int	months_done[MONTHS_CACHED];
 static int	nmonths_done;
 
-static void
-json_decref_cb(void *p)
-{
-	json_decref(p);
-}
-
 static json_t *
 arena_json(http_request *req)
 {
-	json_t	   *j = json_object();
-
-	if (j != NULL)
-		arena_on_destroy(req->arena, json_decref_cb, j);
-	return j;
+	return sep2_json_own(req, json_object());
 }
 
 static char *
@@ -499,18 +489,6 @@ write_mup(sep2_xw *w, PGresult *r, int row, bool root)
 
 #define MUP_COLUMNS "m.id, m.mrid, m.device_lfdi, m.doc"
 
-static int
-reply_xml(http_request *req, sep2_xw *w, int status)
-{
-	const char *doc;
-	size_t		len;
-	derms_err	err;
-
-	if (sep2_xw_finish(w, &doc, &len, &err) != DERMS_OK)
-		return http_error(req, 500, "%s", err.msg);
-	return http_reply(req, status, SEP2_CT, doc, len);
-}
-
 int
 sep2_mup_list_get(http_request *req)
 {
@@ -545,7 +523,7 @@ sep2_mup_list_get(http_request *req)
 	for (int i = 0; i < PQntuples(rows); i++)
 		write_mup(w, rows, i, false);
 	sep2_xw_close(w);
-	return reply_xml(req, w, 200);
+	return sep2_reply_xml(req, w, 200);
 }
 
 /* The visible mirror {id}: its row, or NULL after answering. */
@@ -594,7 +572,7 @@ sep2_mup_get(http_request *req)
 		return status;
 	w = sep2_xw_new(req->arena);
 	write_mup(w, r, 0, true);
-	return reply_xml(req, w, 200);
+	return sep2_reply_xml(req, w, 200);
 }
 
 int
