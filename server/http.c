@@ -31,6 +31,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,10 +83,15 @@ typedef struct idcache_entry
 
 static idcache_entry idcache[IDCACHE_SIZE];
 
-/* The handles the GnuTLS verify callback needs (one sep2 listener per
- * process; a reload replaces them). */
-static db  *verify_db;
-static int	verify_cache_s;
+/* While a reload overlaps two listener threads, both may use the cache. */
+static pthread_mutex_t idcache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * The listener whose thread is running: set at the start of each
+ * connection, so the GnuTLS verify callback (which gets only the session)
+ * uses that listener's database handle, never another generation's.
+ */
+static _Thread_local http_server *thread_server;
 
 /* session-ticket key, shared by all workers (made before fork) */
 static gnutls_datum_t ticket_key = {NULL, 0};
@@ -132,7 +138,9 @@ idcache_slot(const char *lfdi)
 void
 http_identity_cache_clear(void)
 {
+	pthread_mutex_lock(&idcache_lock);
 	memset(idcache, 0, sizeof(idcache));
+	pthread_mutex_unlock(&idcache_lock);
 }
 
 /*
@@ -151,11 +159,17 @@ identity_lookup(db *dbh, int cache_s, const char *lfdi, idcache_entry *out,
 	PGresult   *r;
 	const char *params[1] = {lfdi};
 
-	if (cache_s > 0 && strcmp(slot->lfdi, lfdi) == 0 &&
-		now - slot->fetched < cache_s)
+	if (cache_s > 0)
 	{
-		*out = *slot;
-		return DERMS_OK;
+		bool		hit;
+
+		pthread_mutex_lock(&idcache_lock);
+		hit = strcmp(slot->lfdi, lfdi) == 0 && now - slot->fetched < cache_s;
+		if (hit)
+			*out = *slot;
+		pthread_mutex_unlock(&idcache_lock);
+		if (hit)
+			return DERMS_OK;
 	}
 	if (dbh == NULL)
 		return derms_err_set(err, DERMS_EDB, "no database handle");
@@ -185,7 +199,11 @@ identity_lookup(db *dbh, int cache_s, const char *lfdi, idcache_entry *out,
 	}
 	arena_destroy(a);
 	if (cache_s > 0)
+	{
+		pthread_mutex_lock(&idcache_lock);
 		*slot = *out;
+		pthread_mutex_unlock(&idcache_lock);
+	}
 	return DERMS_OK;
 }
 
@@ -241,7 +259,9 @@ verify_peer(gnutls_session_t session, bool required, http_listener_kind kind)
 		METRICS_ADD(tls_refused[kind], 1);
 		return GNUTLS_E_CERTIFICATE_ERROR;
 	}
-	if (identity_lookup(verify_db, verify_cache_s, id.lfdi, &ent, NULL) == DERMS_OK &&
+	if (thread_server != NULL &&
+		identity_lookup(thread_server->db, thread_server->cfg->sep2_identity_cache_s,
+						id.lfdi, &ent, NULL) == DERMS_OK &&
 		ent.revoked)
 	{
 		log_msg(LOG_INFO, "client certificate refused: LFDI %s is revoked", id.lfdi);
@@ -287,6 +307,7 @@ notify_connection(void *cls, struct MHD_Connection *connection,
 	(void) socket_context;
 	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
 		return;
+	thread_server = s;			/* this thread serves s (see verify_peer) */
 	/* the headers must arrive within the header timeout */
 	MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT,
 							  (unsigned int) s->cfg->http_header_timeout_s);
@@ -904,12 +925,6 @@ http_server_start(http_listener_kind kind, int listen_fd,
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
 
-	if (tls)
-	{
-		/* one TLS listener per process: the verify callback's handles */
-		verify_db = dbh;
-		verify_cache_s = cfg->sep2_identity_cache_s;
-	}
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, s,
 								 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (s->daemon == NULL)
