@@ -243,6 +243,15 @@ static const config_setting config_settings[] = {
 	{"sep2.time_zone", CONFIG_STRING, "UTC", 0, 0,
 		CONFIG_NONEMPTY | CONFIG_TZNAME, CFG_OFF(sep2_time_zone), 0, CONFIG_SIGHUP,
 	"IANA time zone of the service territory, served in the Time resource"},
+	{"sep2.poll_rate_s", CONFIG_INT, "900", 1, 86400, 0,
+		CFG_OFF(sep2_poll_rate_s), 0, CONFIG_SIGHUP,
+	"pollRate of DeviceCapability, Time, EndDevice and mirror lists, in seconds"},
+	{"sep2.der_poll_rate_s", CONFIG_INT, "300", 1, 86400, 0,
+		CFG_OFF(sep2_der_poll_rate_s), 0, CONFIG_SIGHUP,
+	"pollRate of FunctionSetAssignments, DER programs and DER lists, in seconds"},
+	{"sep2.post_rate_s", CONFIG_INT, "300", 1, 86400, 0,
+		CFG_OFF(sep2_post_rate_s), 0, CONFIG_SIGHUP,
+	"default EndDevice postRate (telemetry interval); end_devices.post_rate overrides"},
 
 	/* [vtn] */
 	LISTENER_ADDRESS(vtn, CONFIG_RESTART,

@@ -58,6 +58,9 @@ typedef struct derms_config
 	char	   *sep2_proxy_header;	/* header carrying the client's LFDI */
 	int			sep2_identity_cache_s;	/* cert-to-role cache lifetime */
 	char	   *sep2_time_zone; /* IANA zone served in /tm */
+	int			sep2_poll_rate_s;	/* pollRate of discovery, time, lists */
+	int			sep2_der_poll_rate_s;	/* pollRate of DER programs and DERs */
+	int			sep2_post_rate_s;	/* EndDevice postRate (telemetry) */
 
 	/* [vtn]: the OpenADR VTN and JSON API listener */
 	config_listener vtn;

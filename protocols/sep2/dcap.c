@@ -18,12 +18,14 @@
 int
 sep2_dcap_get(http_request *req)
 {
-	static const char doc[] =
-		"<DeviceCapability xmlns=\"" SEP2_NS "\" href=\"/dcap\" pollRate=\"900\">"
-		"<TimeLink href=\"/tm\"/>"
-		"<EndDeviceListLink href=\"/edev\"/>"
-		"<MirrorUsagePointListLink href=\"/mup\"/>"
-		"</DeviceCapability>";
+	char	   *doc = arena_printf(req->arena,
+								   "<DeviceCapability xmlns=\"" SEP2_NS "\" href=\"/dcap\" pollRate=\"%d\">"
+								   "<TimeLink href=\"/tm\"/>"
+								   "<EndDeviceListLink href=\"/edev\"/>"
+								   "<MirrorUsagePointListLink href=\"/mup\"/>"
+								   "</DeviceCapability>", req->cfg->sep2_poll_rate_s);
 
-	return http_reply(req, 200, SEP2_CT, doc, sizeof(doc) - 1);
+	if (doc == NULL)
+		return http_error(req, 500, "out of memory");
+	return http_reply(req, 200, SEP2_CT, doc, strlen(doc));
 }

@@ -32,7 +32,6 @@
 #include "protocols/sep2/xml.h"
 
 #define SEP2_CT "application/sep+xml"
-#define DER_POLL_RATE 300
 
 #define S(n, req, t) {n, req, t, NULL, false}
 #define C(n, req, kids) {n, req, 0, kids, false}
@@ -243,7 +242,7 @@ sep2_der_list_get(http_request *req)
 	sep2_xw_open(w, "DERList", "href", href, (char *) NULL);
 	sep2_xw_list_attrs(w, (uint32_t) strtoul(PQgetvalue(count, 0, 0), NULL, 10),
 					   (uint32_t) PQntuples(rows));
-	sep2_xw_attr_int(w, "pollRate", DER_POLL_RATE);
+	sep2_xw_attr_int(w, "pollRate", req->cfg->sep2_der_poll_rate_s);
 	for (int i = 0; i < PQntuples(rows); i++)
 		write_der(w, params[0], PQgetvalue(rows, i, 0), false);
 	sep2_xw_close(w);

@@ -39,7 +39,6 @@
 
 #define SEP2_CT "application/sep+xml"
 #define JSON_CT "application/json"
-#define DERP_POLL_RATE 300
 
 const sep2_elem sep2_derc_base_elems[] = {
 	{"opModConnect", false, SEP2_V_BOOL, NULL, false},
@@ -137,7 +136,7 @@ sep2_fsa_list_get(http_request *req)
 	w = sep2_xw_new(req->arena);
 	sep2_xw_open(w, "FunctionSetAssignmentsList", "href", href, "subscribable", "0", (char *) NULL);
 	sep2_xw_list_attrs(w, 1, 1);
-	sep2_xw_attr_int(w, "pollRate", DERP_POLL_RATE);
+	sep2_xw_attr_int(w, "pollRate", req->cfg->sep2_der_poll_rate_s);
 	write_fsa(w, req->params[0], false);
 	sep2_xw_close(w);
 	return sep2_reply_xml(req, w, 200);
@@ -232,7 +231,7 @@ sep2_derp_list_get(http_request *req)
 	w = sep2_xw_new(req->arena);
 	sep2_xw_open(w, "DERProgramList", "href", href, "subscribable", "0", (char *) NULL);
 	sep2_xw_list_attrs(w, all, (uint32_t) PQntuples(rows));
-	sep2_xw_attr_int(w, "pollRate", DERP_POLL_RATE);
+	sep2_xw_attr_int(w, "pollRate", req->cfg->sep2_der_poll_rate_s);
 	for (int i = 0; i < PQntuples(rows); i++)
 		write_program(w, req->params[0], rows, i, false);
 	sep2_xw_close(w);

@@ -27,7 +27,6 @@
 #include "protocols/sep2/xml.h"
 
 #define SEP2_CT "application/sep+xml"
-#define EDEV_POLL_RATE 900
 
 /* The WHERE clause and its one parameter for what the caller may see. */
 static const char *
@@ -47,9 +46,10 @@ visible(http_request *req, const char **param)
 	}
 }
 
-/* Write one EndDevice from a row: id, lfdi, sfdi, enabled, changed, has_pin. */
+/* Write one EndDevice from a row: id, lfdi, sfdi, enabled, changed,
+ * has_pin, post_rate (NULL: post_rate is the default). */
 static void
-write_edev(sep2_xw *w, PGresult *r, int row, bool root)
+write_edev(sep2_xw *w, PGresult *r, int row, bool root, int post_rate)
 {
 	char		href[64];
 	const char *id = PQgetvalue(r, row, 0);
@@ -93,6 +93,10 @@ write_edev(sep2_xw *w, PGresult *r, int row, bool root)
 		sep2_xw_open(w, "FunctionSetAssignmentsListLink", "href", fsa, (char *) NULL);
 		sep2_xw_close(w);
 	}
+	if (!PQgetisnull(r, row, 6))
+		sep2_xw_text(w, "postRate", PQgetvalue(r, row, 6));
+	else
+		sep2_xw_int(w, "postRate", post_rate);
 	if (PQgetvalue(r, row, 5)[0] == 't')
 	{
 		char		rg[80];
@@ -105,7 +109,7 @@ write_edev(sep2_xw *w, PGresult *r, int row, bool root)
 }
 
 #define EDEV_COLUMNS "id, lfdi, sfdi, enabled, " \
-	"extract(epoch FROM changed_at)::bigint, registration_pin IS NOT NULL"
+	"extract(epoch FROM changed_at)::bigint, registration_pin IS NOT NULL, post_rate"
 
 int
 sep2_edev_list_get(http_request *req)
@@ -147,9 +151,9 @@ sep2_edev_list_get(http_request *req)
 	sep2_xw_open(w, "EndDeviceList", "href", "/edev", "subscribable", "0",
 				 (char *) NULL);
 	sep2_xw_list_attrs(w, all, (uint32_t) PQntuples(rows));
-	sep2_xw_attr_int(w, "pollRate", EDEV_POLL_RATE);
+	sep2_xw_attr_int(w, "pollRate", req->cfg->sep2_poll_rate_s);
 	for (int i = 0; i < PQntuples(rows); i++)
-		write_edev(w, rows, i, false);
+		write_edev(w, rows, i, false, req->cfg->sep2_post_rate_s);
 	sep2_xw_close(w);
 	return sep2_reply_xml(req, w, 200);
 }
@@ -200,7 +204,7 @@ sep2_edev_get(http_request *req)
 	if (r == NULL)
 		return status;
 	w = sep2_xw_new(req->arena);
-	write_edev(w, r, 0, true);
+	write_edev(w, r, 0, true, req->cfg->sep2_post_rate_s);
 	return sep2_reply_xml(req, w, 200);
 }
 

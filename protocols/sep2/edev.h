@@ -15,7 +15,7 @@ int			sep2_edev_rg_get(http_request *req);
 
 /*
  * The EndDevice row with id edev_id if the caller may see it (columns: id,
- * lfdi, sfdi, enabled, changedTime, has PIN); otherwise NULL after
+ * lfdi, sfdi, enabled, changedTime, has PIN, post_rate); otherwise NULL after
  * answering 404 (or 503), with the status in *status.  Borrowed from the
  * request arena.
  */

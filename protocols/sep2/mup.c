@@ -36,7 +36,6 @@
 #include "protocols/sep2/xml.h"
 
 #define SEP2_CT "application/sep+xml"
-#define MUP_POLL_RATE 900
 #define MUP_MAX_READINGS 20000	/* per request; larger posts are refused */
 #define MONTHS_CACHED 64
 
@@ -519,7 +518,7 @@ sep2_mup_list_get(http_request *req)
 	sep2_xw_open(w, "MirrorUsagePointList", "href", "/mup", (char *) NULL);
 	sep2_xw_list_attrs(w, (uint32_t) strtoul(PQgetvalue(count, 0, 0), NULL, 10),
 					   (uint32_t) PQntuples(rows));
-	sep2_xw_attr_int(w, "pollRate", MUP_POLL_RATE);
+	sep2_xw_attr_int(w, "pollRate", req->cfg->sep2_poll_rate_s);
 	for (int i = 0; i < PQntuples(rows); i++)
 		write_mup(w, rows, i, false);
 	sep2_xw_close(w);

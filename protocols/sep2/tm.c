@@ -145,11 +145,11 @@ sep2_time_at(time_t now, sep2_time *t)
 }
 
 int
-sep2_time_format(char *buf, size_t len, const sep2_time *t)
+sep2_time_format(char *buf, size_t len, const sep2_time *t, int poll_rate)
 {
 	/* quality 7: the server's clock is not claimed to be authoritative */
 	return snprintf(buf, len,
-					"<Time xmlns=\"" SEP2_NS "\" href=\"/tm\" pollRate=\"900\">"
+					"<Time xmlns=\"" SEP2_NS "\" href=\"/tm\" pollRate=\"%d\">"
 					"<currentTime>%lld</currentTime>"
 					"<dstEndTime>%lld</dstEndTime>"
 					"<dstOffset>%ld</dstOffset>"
@@ -158,7 +158,7 @@ sep2_time_format(char *buf, size_t len, const sep2_time *t)
 					"<quality>7</quality>"
 					"<tzOffset>%ld</tzOffset>"
 					"</Time>",
-					(long long) t->current, (long long) t->dst_end,
+					poll_rate, (long long) t->current, (long long) t->dst_end,
 					(long) t->dst_offset, (long long) t->dst_start,
 					(long long) t->local, (long) t->tz_offset);
 }
@@ -173,6 +173,6 @@ sep2_tm_get(http_request *req)
 	if (buf == NULL)
 		return http_error(req, 500, "out of memory");
 	sep2_time_at(time(NULL), &t);
-	n = sep2_time_format(buf, 512, &t);
+	n = sep2_time_format(buf, 512, &t, req->cfg->sep2_poll_rate_s);
 	return http_reply(req, 200, SEP2_CT, buf, (size_t) n);
 }

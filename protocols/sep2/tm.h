@@ -28,7 +28,7 @@ typedef struct sep2_time
 void		sep2_time_at(time_t now, sep2_time *t);
 
 /* The Time document for t; returns its length (buf always terminated). */
-int			sep2_time_format(char *buf, size_t len, const sep2_time *t);
+int			sep2_time_format(char *buf, size_t len, const sep2_time *t, int poll_rate);
 
 int			sep2_tm_get(http_request *req);
 

@@ -32,6 +32,8 @@
 
 static it_server srv;
 
+static char *sql_value(const char *query);
+
 /* Prepare and start; false (after a SKIP line) when there is no cluster. */
 static bool
 up_with(const char *extra)
@@ -182,15 +184,21 @@ START_TEST(test_end_devices)
 	char	   *x;
 	it_response r;
 
-	if (!up_with("[http]\nbody_max = 2048\n"))
+	if (!up_with("[http]\nbody_max = 2048\n[sep2]\npoll_rate_s = 600\npost_rate_s = 120\n"))
 		return;
 	snprintf(path, sizeof(path), "%s/device-demo.pem", srv.pki);
 	ck_assert_int_eq(identity_from_pem_file(path, &me, &err), DERMS_OK);
+
+	/* poll rates come from the configuration */
+	r = sep2_get("device-demo", "/dcap");
+	ck_assert_ptr_nonnull(strstr(r.body, "pollRate=\"600\""));
+	it_response_free(&r);
 
 	/* nothing registered yet */
 	r = sep2_get("device-demo", "/edev");
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_ptr_nonnull(strstr(r.body, "all=\"0\""));
+	ck_assert_ptr_nonnull(strstr(r.body, "pollRate=\"600\""));
 	check_sep2_schema(r.body, r.len);
 	it_response_free(&r);
 
@@ -204,8 +212,20 @@ START_TEST(test_end_devices)
 	r = sep2_get("device-demo", loc);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_ptr_nonnull(strstr(r.body, me.lfdi));
+	ck_assert_ptr_nonnull(strstr(r.body, "<postRate>120</postRate>"));
 	check_sep2_schema(r.body, r.len);
 	it_response_free(&r);
+	/* a per-device postRate overrides the setting */
+	{
+		char		q[160];
+
+		snprintf(q, sizeof(q), "UPDATE end_devices SET post_rate = 60 WHERE lfdi = '%s' RETURNING id", me.lfdi);
+		free(sql_value(q));
+		r = sep2_get("device-demo", loc);
+		ck_assert_ptr_nonnull(strstr(r.body, "<postRate>60</postRate>"));
+		check_sep2_schema(r.body, r.len);
+		it_response_free(&r);
+	}
 	r = sep2_get("device-demo", "/edev");
 	ck_assert_ptr_nonnull(strstr(r.body, "all=\"1\" results=\"1\""));
 	check_sep2_schema(r.body, r.len);

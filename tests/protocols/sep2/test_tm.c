@@ -72,7 +72,7 @@ START_TEST(test_document_valid)
 	setenv("TZ", "America/Los_Angeles", 1);
 	tzset();
 	sep2_time_at(1782907200, &t);
-	n = sep2_time_format(doc, sizeof(doc), &t);
+	n = sep2_time_format(doc, sizeof(doc), &t, 900);
 	ck_assert_int_gt(n, 0);
 	ck_assert_ptr_nonnull(strstr(doc, "<tzOffset>-28800</tzOffset>"));
 	ck_assert_ptr_nonnull(strstr(doc, "<dstOffset>3600</dstOffset>"));
