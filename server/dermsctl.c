@@ -52,6 +52,7 @@ static int	cmd_migrate(ctl_opts *o, int argc, char **argv);
 static int	cmd_pki(ctl_opts *o, int argc, char **argv);
 static int	cmd_cert(ctl_opts *o, int argc, char **argv);
 static int	cmd_status(ctl_opts *o, int argc, char **argv);
+static int	cmd_device(ctl_opts *o, int argc, char **argv);
 static int	cmd_dispatch(ctl_opts *o, int argc, char **argv);
 static int	cmd_settle(ctl_opts *o, int argc, char **argv);
 static int	cmd_fleet(ctl_opts *o, int argc, char **argv);
@@ -70,6 +71,8 @@ static const struct
 	 "  cert list\n"
 	 "  cert revoke FILE|LFDI [--reason TEXT]"},
 	{"status", cmd_status, "status                       database, migrations, certificates, readiness"},
+	{"device", cmd_device, "device pin FILE|LFDI PIN     the EndDevice's Registration PIN\n"
+	 "  device post-rate FILE|LFDI SECONDS|default"},
 	{"dispatch", cmd_dispatch, "dispatch ...                 fleet dispatch (dermsctl dispatch --help)"},
 	{"settle", cmd_settle, "settle ...                   settlement (dermsctl settle --help)"},
 	{"enroll", cmd_fleet, fleet_ctl_usage_enroll},
@@ -430,30 +433,46 @@ cert_list(ctl_opts *o)
 	return 0;
 }
 
+/*
+ * A certificate file or an LFDI on the command line: the identity, and
+ * whether it came from a file.  Returns 0, or the exit code after saying why.
+ */
 static int
-cert_revoke(ctl_opts *o, const char *arg, const char *reason)
+identity_arg(const char *arg, derms_identity *id, bool *from_file)
 {
-	derms_identity id;
 	derms_err	err;
-	bool		from_file = access(arg, R_OK) == 0;
-	PGconn	   *c;
-	PGresult   *r;
-	int			n;
 
-	memset(&id, 0, sizeof(id));
-	if (from_file)
+	memset(id, 0, sizeof(*id));
+	*from_file = access(arg, R_OK) == 0;
+	if (*from_file)
 	{
-		if (identity_from_pem_file(arg, &id, &err) != DERMS_OK)
+		if (identity_from_pem_file(arg, id, &err) != DERMS_OK)
 		{
 			cli_fail("%s", err.msg);
 			return 1;
 		}
+		return 0;
 	}
-	else if (!identity_from_lfdi(arg, &id))
+	if (!identity_from_lfdi(arg, id))
 	{
 		cli_fail("\"%s\" is neither a readable certificate file nor a 40-digit LFDI", arg);
 		return 2;
 	}
+	return 0;
+}
+
+static int
+cert_revoke(ctl_opts *o, const char *arg, const char *reason)
+{
+	derms_identity id;
+	bool		from_file;
+	PGconn	   *c;
+	PGresult   *r;
+	int			n;
+	int			rc = identity_arg(arg, &id, &from_file);
+
+	if (rc != 0)
+		return rc;
 	if ((c = ctl_connect(o)) == NULL)
 		return 1;
 	if (!ctl_simple(c, "BEGIN"))
@@ -574,6 +593,91 @@ cmd_cert(ctl_opts *o, int argc, char **argv)
 	}
 	cli_fail("unknown cert command \"%s\"", argv[1]);
 	return 2;
+}
+
+/* ---- device ---- */
+
+/*
+ * dermsctl device pin FILE|LFDI PIN
+ * dermsctl device post-rate FILE|LFDI SECONDS|default
+ * Both act on a registered EndDevice and are audited.
+ */
+static int
+cmd_device(ctl_opts *o, int argc, char **argv)
+{
+	derms_identity id;
+	bool		from_file;
+	const char *params[2];
+	const char *sql, *action;
+	char		detail[128];
+	PGconn	   *c;
+	PGresult   *r;
+	int			rc;
+
+	if (argc != 4 || (strcmp(argv[1], "pin") != 0 && strcmp(argv[1], "post-rate") != 0))
+	{
+		cli_fail("usage: device pin FILE|LFDI PIN | device post-rate FILE|LFDI SECONDS|default");
+		return 2;
+	}
+	if ((rc = identity_arg(argv[2], &id, &from_file)) != 0)
+		return rc;
+	params[0] = id.lfdi;
+	params[1] = argv[3];
+	if (strcmp(argv[1], "pin") == 0)
+	{
+		char	   *end;
+		unsigned long pin = strtoul(argv[3], &end, 10);
+
+		/* six digits at most, the last one the sum-of-digits check digit */
+		if (argv[3][0] == '\0' || *end != '\0' || strspn(argv[3], "0123456789") != strlen(argv[3]) ||
+			pin > 999999 || (unsigned long) identity_sfdi_check_digit(pin / 10) != pin % 10)
+		{
+			cli_fail("PIN \"%s\" is not up to six digits ending in its check digit", argv[3]);
+			return 2;
+		}
+		sql = "UPDATE end_devices SET registration_pin = $2, changed_at = now() WHERE lfdi = $1 RETURNING id";
+		action = "end_device.pin";
+		snprintf(detail, sizeof(detail), "{}");
+	}
+	else
+	{
+		char	   *end;
+		long		v = strtol(argv[3], &end, 10);
+
+		if (strcmp(argv[3], "default") == 0)
+			params[1] = NULL;
+		else if (*end != '\0' || v <= 0 || v > 86400)
+		{
+			cli_fail("post rate \"%s\" must be 1..86400 seconds or \"default\"", argv[3]);
+			return 2;
+		}
+		sql = "UPDATE end_devices SET post_rate = $2, changed_at = now() WHERE lfdi = $1 RETURNING id";
+		action = "end_device.post_rate";
+		snprintf(detail, sizeof(detail), "{\"post_rate\": %s}", params[1] ? params[1] : "null");
+	}
+	if ((c = ctl_connect(o)) == NULL)
+		return 1;
+	if (!ctl_simple(c, "BEGIN") || (r = ctl_exec(c, sql, 2, params)) == NULL)
+	{
+		PQfinish(c);
+		return 1;
+	}
+	if (PQntuples(r) == 0)
+	{
+		PQclear(r);
+		PQfinish(c);
+		cli_fail("no EndDevice with LFDI %s is registered", id.lfdi);
+		return 1;
+	}
+	PQclear(r);
+	if (!ctl_audit(c, action, id.lfdi, detail) || !ctl_simple(c, "COMMIT"))
+	{
+		PQfinish(c);
+		return 1;
+	}
+	PQfinish(c);
+	printf("%s set for LFDI=%s\n", strcmp(argv[1], "pin") == 0 ? "PIN" : "postRate", id.lfdi);
+	return 0;
 }
 
 /* ---- status ---- */

@@ -226,6 +226,32 @@ START_TEST(test_end_devices)
 		check_sep2_schema(r.body, r.len);
 		it_response_free(&r);
 	}
+	/* the operator provisions the Registration PIN and resets the postRate */
+	{
+		char		rg[160];
+
+		snprintf(rg, sizeof(rg), "%s/rg", loc);
+		r = sep2_get("device-demo", rg);
+		ck_assert_int_eq(r.status, 404);	/* no PIN yet */
+		it_response_free(&r);
+		ck_assert_int_eq(it_run("%s/dermsctl -c %s device pin %s/device-demo.pem 111111 2>/dev/null",
+								test_build_dir(), srv.conf, srv.pki), 2);	/* bad check digit */
+		ck_assert_int_eq(it_run("%s/dermsctl -c %s device pin %s/device-demo.pem 111115 >/dev/null",
+								test_build_dir(), srv.conf, srv.pki), 0);
+		r = sep2_get("device-demo", rg);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_ptr_nonnull(strstr(r.body, "<pIN>111115</pIN>"));
+		check_sep2_schema(r.body, r.len);
+		it_response_free(&r);
+		ck_assert_int_eq(it_run("%s/dermsctl -c %s device post-rate %s default >/dev/null",
+								test_build_dir(), srv.conf, me.lfdi), 0);
+		r = sep2_get("device-demo", loc);
+		ck_assert_ptr_nonnull(strstr(r.body, "<postRate>120</postRate>"));
+		ck_assert_ptr_nonnull(strstr(r.body, "RegistrationLink"));
+		it_response_free(&r);
+		ck_assert_int_eq(it_run("%s/dermsctl -c %s device pin 0123456789012345678901234567890123456789 111115 2>/dev/null",
+								test_build_dir(), srv.conf), 1);	/* not registered */
+	}
 	r = sep2_get("device-demo", "/edev");
 	ck_assert_ptr_nonnull(strstr(r.body, "all=\"1\" results=\"1\""));
 	check_sep2_schema(r.body, r.len);
