@@ -255,36 +255,17 @@ der_or_answer(http_request *req, int *status)
 {
 	PGresult   *e = edev_or_answer(req, status);
 	const char *params[3];
-	derms_err	err;
 	PGresult   *r;
-	char	   *end;
 
 	if (e == NULL)
 		return NULL;
-	errno = 0;
-	(void) strtoll(req->params[1], &end, 10);
-	if (*end != '\0' || errno || req->params[1][0] == '-' || req->params[1][0] == '\0')
-	{
-		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
-		return NULL;
-	}
 	params[0] = PQgetvalue(e, 0, 0);
 	params[1] = PQgetvalue(e, 0, 1);
 	params[2] = req->params[1];
-	r = db_exec(req->db, req->arena,
-				"SELECT d.id FROM der_resources d WHERE " DER_OF_EDEV " AND d.id = $3",
-				3, params, NULL, &err);
-	if (r == NULL)
-	{
-		*status = http_db_error(req, NULL, &err);
-		return NULL;
-	}
-	if (PQntuples(r) == 0)
-	{
-		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
-		return NULL;
-	}
-	return PQgetvalue(r, 0, 0);
+	r = sep2_fetch_one(req, req->params[1],
+					   "SELECT d.id FROM der_resources d WHERE " DER_OF_EDEV " AND d.id = $3",
+					   3, params, status);
+	return r ? PQgetvalue(r, 0, 0) : NULL;
 }
 
 int

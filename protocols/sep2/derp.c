@@ -85,16 +85,6 @@ const sep2_elem sep2_derc_base_elems[] = {
 	"  ORDER BY o.creation_time LIMIT 1) sup ON true" \
 	" WHERE c.program_id = $2 AND c.start_time + c.duration_s > n.t"
 
-static bool
-id_ok(const char *s)
-{
-	char	   *end;
-
-	errno = 0;
-	(void) strtoll(s, &end, 10);
-	return s[0] != '\0' && s[0] != '-' && *end == '\0' && errno == 0;
-}
-
 static void
 xw_link(sep2_xw *w, const char *name, const char *href)
 {
@@ -243,33 +233,13 @@ static PGresult *
 program_or_answer(http_request *req, int *status)
 {
 	PGresult   *e = sep2_edev_fetch(req, req->params[0], status);
-	const char *params[2];
-	derms_err	err;
-	PGresult   *r;
+	const char *params[2] = {req->params[0], req->params[1]};
 
 	if (e == NULL)
 		return NULL;
-	if (!id_ok(req->params[1]))
-	{
-		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
-		return NULL;
-	}
-	params[0] = req->params[0];
-	params[1] = req->params[1];
-	r = db_exec(req->db, req->arena,
-				"SELECT " PROGRAM_COLUMNS " FROM (" PROGRAMS_OF_EDEV ") p WHERE p.id = $2",
-				2, params, NULL, &err);
-	if (r == NULL)
-	{
-		*status = http_db_error(req, NULL, &err);
-		return NULL;
-	}
-	if (PQntuples(r) == 0)
-	{
-		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
-		return NULL;
-	}
-	return r;
+	return sep2_fetch_one(req, req->params[1],
+						  "SELECT " PROGRAM_COLUMNS " FROM (" PROGRAMS_OF_EDEV ") p WHERE p.id = $2",
+						  2, params, status);
 }
 
 int
@@ -391,24 +361,17 @@ sep2_derc_get(http_request *req)
 {
 	int			status;
 	PGresult   *p = program_or_answer(req, &status);
-	const char *params[3];
-	derms_err	err;
+	const char *params[3] = {req->params[0], req->params[1], req->params[2]};
 	PGresult   *r;
 	sep2_xw    *w;
 
 	if (p == NULL)
 		return status;
-	if (!id_ok(req->params[2]))
-		return http_error(req, 404, "no resource at \"%s\"", req->path);
-	params[0] = req->params[0];
-	params[1] = req->params[1];
-	params[2] = req->params[2];
-	r = db_exec(req->db, req->arena,
-				"SELECT * FROM (" CONTROLS_OF_PROGRAM ") x WHERE id = $3", 3, params, NULL, &err);
+	r = sep2_fetch_one(req, req->params[2],
+					   "SELECT * FROM (" CONTROLS_OF_PROGRAM ") x WHERE id = $3", 3, params,
+					   &status);
 	if (r == NULL)
-		return http_db_error(req, NULL, &err);
-	if (PQntuples(r) == 0)
-		return http_error(req, 404, "no resource at \"%s\"", req->path);
+		return status;
 	w = sep2_xw_new(req->arena);
 	write_control(w, req->params[0], req->params[1], r, 0, true);
 	return sep2_reply_xml(req, w, 200);
@@ -663,7 +626,7 @@ sep2_api_control_post(http_request *req)
 
 	if (j == NULL)
 		return status;
-	if (!id_ok(req->params[0]))
+	if (!sep2_id_ok(req->params[0]))
 		return http_error(req, 404, "no program %s", req->params[0]);
 	json_object_foreach(j, key, v)
 		if (strcmp(key, "start") && strcmp(key, "duration") && strcmp(key, "randomizeStart") &&
@@ -723,7 +686,7 @@ sep2_api_control_cancel(http_request *req)
 	PGresult   *r;
 	char	   *body;
 
-	if (!id_ok(req->params[0]))
+	if (!sep2_id_ok(req->params[0]))
 		return http_error(req, 404, "no control %s", req->params[0]);
 	params[0] = req->params[0];
 	r = write_audited(req,
@@ -757,7 +720,7 @@ sep2_api_control_responses(http_request *req)
 	derms_err	err;
 	PGresult   *r;
 
-	if (!id_ok(req->params[0]))
+	if (!sep2_id_ok(req->params[0]))
 		return http_error(req, 404, "no control %s", req->params[0]);
 	params[0] = req->params[0];
 	r = db_exec(req->db, req->arena,

@@ -9,7 +9,9 @@
  */
 #include "doc.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -346,4 +348,40 @@ sep2_json_own(http_request *req, json_t *j)
 	if (j != NULL)
 		arena_on_destroy(req->arena, json_decref_cb, j);
 	return j;
+}
+
+bool
+sep2_id_ok(const char *s)
+{
+	char	   *end;
+
+	errno = 0;
+	(void) strtoll(s, &end, 10);
+	return s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0;
+}
+
+PGresult *
+sep2_fetch_one(http_request *req, const char *id, const char *sql, int nparams,
+			   const char *const *params, int *status)
+{
+	derms_err	err;
+	PGresult   *r;
+
+	if (!sep2_id_ok(id))
+	{
+		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
+		return NULL;
+	}
+	r = db_exec(req->db, req->arena, sql, nparams, params, NULL, &err);
+	if (r == NULL)
+	{
+		*status = http_db_error(req, NULL, &err);
+		return NULL;
+	}
+	if (PQntuples(r) == 0)
+	{
+		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
+		return NULL;
+	}
+	return r;
 }

@@ -107,6 +107,18 @@ void		sep2_doc_write(sep2_xw *w, const sep2_elem *elems, json_t *doc);
  * written); returns the status queued. */
 int			sep2_reply_xml(http_request *req, sep2_xw *w, int status);
 
+/* Is s a resource id: decimal digits only, fits a bigint? */
+bool		sep2_id_ok(const char *s);
+
+/*
+ * The row a resource URL names: runs sql (which selects at most one row)
+ * and returns its result, or NULL after answering 404 (no row, or id not
+ * sep2_id_ok) or 503, with the status in *status.  Borrowed from the
+ * request arena.
+ */
+PGresult   *sep2_fetch_one(http_request *req, const char *id, const char *sql,
+							int nparams, const char *const *params, int *status);
+
 /* j (stolen) now dies with the request arena; returns j (NULL stays NULL). */
 json_t	   *sep2_json_own(http_request *req, json_t *j);
 

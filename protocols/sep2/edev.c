@@ -161,37 +161,14 @@ sep2_edev_list_get(http_request *req)
 PGresult *
 sep2_edev_fetch(http_request *req, const char *edev_id, int *status)
 {
-	const char *param;
-	const char *where = visible(req, &param);
 	const char *params[2];
-	derms_err	err;
-	PGresult   *r;
-	char	   *end;
+	const char *where = visible(req, &params[0]);
 
-	errno = 0;
-	(void) strtoll(edev_id, &end, 10);
-	if (*end != '\0' || errno != 0 || edev_id[0] == '-' || edev_id[0] == '\0')
-	{
-		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
-		return NULL;
-	}
-	params[0] = param;
 	params[1] = edev_id;
-	r = db_exec(req->db, req->arena,
-				arena_printf(req->arena, "SELECT " EDEV_COLUMNS
-							 " FROM end_devices WHERE %s AND id = $2", where),
-				2, params, NULL, &err);
-	if (r == NULL)
-	{
-		*status = http_db_error(req, NULL, &err);
-		return NULL;
-	}
-	if (PQntuples(r) == 0)
-	{
-		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
-		return NULL;
-	}
-	return r;
+	return sep2_fetch_one(req, edev_id,
+						  arena_printf(req->arena, "SELECT " EDEV_COLUMNS
+									   " FROM end_devices WHERE %s AND id = $2", where),
+						  2, params, status);
 }
 
 int

@@ -531,33 +531,12 @@ mup_or_answer(http_request *req, int *status)
 {
 	const char *params[2];
 	const char *where = visible(req, &params[0]);
-	derms_err	err;
-	PGresult   *r;
-	char	   *end;
 
-	errno = 0;
-	(void) strtoll(req->params[0], &end, 10);
-	if (*end != '\0' || errno || req->params[0][0] == '-' || req->params[0][0] == '\0')
-	{
-		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
-		return NULL;
-	}
 	params[1] = req->params[0];
-	r = db_exec(req->db, req->arena,
-				arena_printf(req->arena, "SELECT " MUP_COLUMNS " FROM mirror_usage_points m"
-							 " WHERE %s AND m.id = $2", where),
-				2, params, NULL, &err);
-	if (r == NULL)
-	{
-		*status = http_db_error(req, NULL, &err);
-		return NULL;
-	}
-	if (PQntuples(r) == 0)
-	{
-		*status = http_error(req, 404, "no resource at \"%s\"", req->path);
-		return NULL;
-	}
-	return r;
+	return sep2_fetch_one(req, req->params[0],
+						  arena_printf(req->arena, "SELECT " MUP_COLUMNS " FROM mirror_usage_points m"
+									   " WHERE %s AND m.id = $2", where),
+						  2, params, status);
 }
 
 int
