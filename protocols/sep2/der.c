@@ -155,17 +155,6 @@ doc_for_path(const char *path)
 	return NULL;
 }
 
-static void
-write_doc(sep2_xw *w, const struct der_doc *d, const char *href, json_t *doc)
-{
-	if (d->subscribable)
-		sep2_xw_open(w, d->root, "href", href, "subscribable", "0", (char *) NULL);
-	else
-		sep2_xw_open(w, d->root, "href", href, (char *) NULL);
-	sep2_doc_write(w, d->elems, doc);
-	sep2_xw_close(w);
-}
-
 /* ---- DERs of an EndDevice ---- */
 
 #define DER_OF_EDEV "(d.end_device_id = $1 OR d.lfdi = $2)"
@@ -289,11 +278,6 @@ sep2_der_doc_get(http_request *req)
 	int			status;
 	const char *der = der_or_answer(req, &status);
 	const char *params[2];
-	derms_err	err;
-	PGresult   *r;
-	json_t	   *doc;
-	json_error_t jerr;
-	sep2_xw    *w;
 
 	if (der == NULL)
 		return status;
@@ -301,20 +285,9 @@ sep2_der_doc_get(http_request *req)
 		return http_error(req, 404, "no resource at \"%s\"", req->path);
 	params[0] = der;
 	params[1] = d->resource;
-	r = db_exec(req->db, req->arena,
-				"SELECT doc FROM der_reports WHERE der_id = $1 AND resource = $2"
-				" ORDER BY id DESC LIMIT 1", 2, params, NULL, &err);
-	if (r == NULL)
-		return http_db_error(req, NULL, &err);
-	if (PQntuples(r) == 0)
-		return http_error(req, 404, "no %s has been reported for this DER", d->root);
-	doc = json_loads(PQgetvalue(r, 0, 0), 0, &jerr);
-	if (doc == NULL)
-		return http_error(req, 500, "stored %s is unreadable", d->root);
-	sep2_json_own(req, doc);
-	w = sep2_xw_new(req->arena);
-	write_doc(w, d, req->path, doc);
-	return sep2_reply_xml(req, w, 200);
+	return sep2_doc_reply_latest(req, "SELECT doc FROM der_reports WHERE der_id = $1"
+								 " AND resource = $2 ORDER BY id DESC LIMIT 1",
+								 params, d->root, d->elems, d->subscribable);
 }
 
 int
@@ -323,11 +296,8 @@ sep2_der_doc_put(http_request *req)
 	const struct der_doc *d = doc_for_path(req->path);
 	int			status;
 	const char *der;
-	xmlDocPtr	xdoc;
-	xmlNodePtr	root;
 	derms_err	err;
 	json_t	   *doc;
-	char	   *text;
 	const char *params[4];
 
 	if (d == NULL)
@@ -335,25 +305,13 @@ sep2_der_doc_put(http_request *req)
 	der = der_or_answer(req, &status);
 	if (der == NULL)
 		return status;
-	if (sep2_xml_parse(req->arena, req->body, req->body_len, &xdoc, &err) != DERMS_OK ||
-		sep2_xml_root(xdoc, d->root, &root, &err) != DERMS_OK ||
-		sep2_xml_validate(xdoc, &err) != DERMS_OK)
-		return http_error(req, 400, "%s", err.msg);
-	doc = json_object();
-	if (doc == NULL)
-		return http_error(req, 500, "out of memory");
-	sep2_json_own(req, doc);
-	if (sep2_doc_parse(req->arena, root, d->elems, doc, &err) != DERMS_OK)
-		return http_error(req, 400, "%s", err.msg);
-	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-	if (text == NULL)
-		return http_error(req, 500, "out of memory");
-	arena_on_destroy(req->arena, free, text);
-
+	if ((doc = sep2_doc_read_body(req, d->root, d->elems, &status)) == NULL)
+		return status;
 	params[0] = der;
 	params[1] = d->resource;
 	params[2] = d->time_elem ? json_string_value(json_object_get(doc, d->time_elem)) : NULL;
-	params[3] = text;
+	if ((params[3] = sep2_json_text(req, doc)) == NULL)
+		return http_error(req, 500, "out of memory");
 	if (db_exec(req->db, req->arena,
 				"INSERT INTO der_reports (der_id, resource, reading_time, doc)"
 				" VALUES ($1, $2, to_timestamp($3::bigint), $4::jsonb)",

@@ -598,8 +598,8 @@ sep2_api_program_post(http_request *req)
 		sep2_json_own(req, base);
 		if (sep2_doc_from_json(sep2_derc_base_elems, dflt, base, &err) != DERMS_OK)
 			return http_error(req, 400, "defaultControl: %s", err.msg);
-		params[5] = json_dumps(base, JSON_COMPACT | JSON_SORT_KEYS);
-		arena_on_destroy(req->arena, free, (void *) (uintptr_t) params[5]);
+		if ((params[5] = sep2_json_text(req, base)) == NULL)
+			return http_error(req, 500, "out of memory");
 	}
 	if (!new_mrid(mrid))
 		return http_error(req, 500, "could not make an mRID");
@@ -661,8 +661,8 @@ sep2_api_control_post(http_request *req)
 		return http_error(req, 400, "base: %s", err.msg);
 	if (json_object_size(base) == 0)
 		return http_error(req, 400, "base: at least one control mode is needed");
-	params[7] = json_dumps(base, JSON_COMPACT | JSON_SORT_KEYS);
-	arena_on_destroy(req->arena, free, (void *) (uintptr_t) params[7]);
+	if ((params[7] = sep2_json_text(req, base)) == NULL)
+		return http_error(req, 500, "out of memory");
 	if (!new_mrid(mrid))
 		return http_error(req, 500, "could not make an mRID");
 	params[0] = req->params[0];

@@ -122,37 +122,6 @@ arena_json_loads(http_request *req, const char *text)
 	return sep2_json_own(req, json_loads(text, 0, &jerr));
 }
 
-/* Parse the body as root and check it against elems into a new json. */
-static json_t *
-parse_body(http_request *req, const char *root_name, const sep2_elem *elems,
-		   int *status)
-{
-	xmlDocPtr	doc;
-	xmlNodePtr	root;
-	derms_err	err;
-	json_t	   *j;
-
-	if (sep2_xml_parse(req->arena, req->body, req->body_len, &doc, &err) != DERMS_OK ||
-		sep2_xml_root(doc, root_name, &root, &err) != DERMS_OK ||
-		sep2_xml_validate(doc, &err) != DERMS_OK)
-	{
-		*status = http_error(req, 400, "%s", err.msg);
-		return NULL;
-	}
-	if ((j = json_object()) == NULL)
-	{
-		*status = http_error(req, 500, "out of memory");
-		return NULL;
-	}
-	sep2_json_own(req, j);
-	if (sep2_doc_parse(req->arena, root, elems, j, &err) != DERMS_OK)
-	{
-		*status = http_error(req, 400, "%s", err.msg);
-		return NULL;
-	}
-	return j;
-}
-
 int
 sep2_devdoc_get(http_request *req)
 {
@@ -160,10 +129,6 @@ sep2_devdoc_get(http_request *req)
 	int			status;
 	PGresult   *e = sep2_edev_fetch(req, req->params[0], &status);
 	const char *params[2];
-	derms_err	err;
-	PGresult   *r;
-	json_t	   *doc;
-	sep2_xw    *w;
 
 	if (e == NULL)
 		return status;
@@ -171,20 +136,9 @@ sep2_devdoc_get(http_request *req)
 		return http_error(req, 404, "no resource at \"%s\"", req->path);
 	params[0] = PQgetvalue(e, 0, 0);
 	params[1] = d->resource;
-	r = db_exec(req->db, req->arena,
-				"SELECT doc FROM end_device_reports WHERE end_device_id = $1 AND resource = $2"
-				" ORDER BY id DESC LIMIT 1", 2, params, NULL, &err);
-	if (r == NULL)
-		return http_db_error(req, NULL, &err);
-	if (PQntuples(r) == 0)
-		return http_error(req, 404, "no %s has been reported", d->root);
-	if ((doc = arena_json_loads(req, PQgetvalue(r, 0, 0))) == NULL)
-		return http_error(req, 500, "stored %s is unreadable", d->root);
-	w = sep2_xw_new(req->arena);
-	sep2_xw_open(w, d->root, "href", req->path, (char *) NULL);
-	sep2_doc_write(w, d->elems, doc);
-	sep2_xw_close(w);
-	return sep2_reply_xml(req, w, 200);
+	return sep2_doc_reply_latest(req, "SELECT doc FROM end_device_reports WHERE end_device_id = $1"
+								 " AND resource = $2 ORDER BY id DESC LIMIT 1",
+								 params, d->root, d->elems, false);
 }
 
 int
@@ -202,15 +156,13 @@ sep2_devdoc_put(http_request *req)
 		return status;
 	if (d == NULL)
 		return http_error(req, 404, "no resource at \"%s\"", req->path);
-	if ((j = parse_body(req, d->root, d->elems, &status)) == NULL)
+	if ((j = sep2_doc_read_body(req, d->root, d->elems, &status)) == NULL)
 		return status;
 	if (json_object_get(j, "lFDI") &&
 		strcmp(json_string_value(json_object_get(j, "lFDI")), PQgetvalue(e, 0, 1)) != 0)
 		return http_error(req, 400, "lFDI is not this EndDevice's (%s)", PQgetvalue(e, 0, 1));
-	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	if (text == NULL)
+	if ((text = sep2_json_text(req, j)) == NULL)
 		return http_error(req, 500, "out of memory");
-	arena_on_destroy(req->arena, free, text);
 	params[0] = PQgetvalue(e, 0, 0);
 	params[1] = d->resource;
 	params[2] = text;
@@ -234,12 +186,10 @@ sep2_lel_post(http_request *req)
 
 	if (e == NULL)
 		return status;
-	if ((j = parse_body(req, "LogEvent", lel_elems, &status)) == NULL)
+	if ((j = sep2_doc_read_body(req, "LogEvent", lel_elems, &status)) == NULL)
 		return status;
-	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	if (text == NULL)
+	if ((text = sep2_json_text(req, j)) == NULL)
 		return http_error(req, 500, "out of memory");
-	arena_on_destroy(req->arena, free, text);
 	params[0] = PQgetvalue(e, 0, 0);
 	params[1] = json_string_value(json_object_get(j, "createdDateTime"));
 	params[2] = json_string_value(json_object_get(j, "logEventID"));

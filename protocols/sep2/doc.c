@@ -385,3 +385,70 @@ sep2_fetch_one(http_request *req, const char *id, const char *sql, int nparams,
 	}
 	return r;
 }
+
+json_t *
+sep2_doc_read_body(http_request *req, const char *root_name,
+				   const sep2_elem *elems, int *status)
+{
+	xmlDocPtr	doc;
+	xmlNodePtr	root;
+	derms_err	err;
+	json_t	   *j;
+
+	if (sep2_xml_parse(req->arena, req->body, req->body_len, &doc, &err) != DERMS_OK ||
+		sep2_xml_root(doc, root_name, &root, &err) != DERMS_OK ||
+		sep2_xml_validate(doc, &err) != DERMS_OK)
+	{
+		*status = http_error(req, 400, "%s", err.msg);
+		return NULL;
+	}
+	if ((j = sep2_json_own(req, json_object())) == NULL)
+	{
+		*status = http_error(req, 500, "out of memory");
+		return NULL;
+	}
+	if (sep2_doc_parse(req->arena, root, elems, j, &err) != DERMS_OK)
+	{
+		*status = http_error(req, 400, "%s", err.msg);
+		return NULL;
+	}
+	return j;
+}
+
+char *
+sep2_json_text(http_request *req, json_t *j)
+{
+	char	   *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (t != NULL)
+		arena_on_destroy(req->arena, free, t);
+	return t;
+}
+
+int
+sep2_doc_reply_latest(http_request *req, const char *sql, const char *const *params,
+					  const char *root, const sep2_elem *elems, bool subscribable)
+{
+	derms_err	err;
+	PGresult   *r;
+	json_t	   *doc;
+	json_error_t jerr;
+	sep2_xw    *w;
+
+	r = db_exec(req->db, req->arena, sql, 2, params, NULL, &err);
+	if (r == NULL)
+		return http_db_error(req, NULL, &err);
+	if (PQntuples(r) == 0)
+		return http_error(req, 404, "no %s has been reported", root);
+	doc = sep2_json_own(req, json_loads(PQgetvalue(r, 0, 0), 0, &jerr));
+	if (doc == NULL)
+		return http_error(req, 500, "stored %s is unreadable", root);
+	w = sep2_xw_new(req->arena);
+	if (subscribable)
+		sep2_xw_open(w, root, "href", req->path, "subscribable", "0", (char *) NULL);
+	else
+		sep2_xw_open(w, root, "href", req->path, (char *) NULL);
+	sep2_doc_write(w, elems, doc);
+	sep2_xw_close(w);
+	return sep2_reply_xml(req, w, 200);
+}

@@ -107,6 +107,24 @@ void		sep2_doc_write(sep2_xw *w, const sep2_elem *elems, json_t *doc);
  * written); returns the status queued. */
 int			sep2_reply_xml(http_request *req, sep2_xw *w, int status);
 
+/* The request body as the element root_name checked against elems, as
+ * json owned by the request; NULL after answering 400 (or 500). */
+json_t	   *sep2_doc_read_body(http_request *req, const char *root_name,
+								const sep2_elem *elems, int *status);
+
+/* json_dumps of j (compact, keys sorted), freed with the request arena;
+ * NULL on allocation failure. */
+char	   *sep2_json_text(http_request *req, json_t *j);
+
+/*
+ * Serve the latest stored report: sql selects its doc (one row, newest
+ * first) with the two params; the document is written back as root with
+ * the request path as href.  404 when nothing was reported yet.
+ */
+int			sep2_doc_reply_latest(http_request *req, const char *sql,
+								  const char *const *params, const char *root,
+								  const sep2_elem *elems, bool subscribable);
+
 /* Is s a resource id: decimal digits only, fits a bigint? */
 bool		sep2_id_ok(const char *s);
 

@@ -134,16 +134,6 @@ arena_json(http_request *req)
 	return sep2_json_own(req, json_object());
 }
 
-static char *
-json_text(http_request *req, json_t *j)
-{
-	char	   *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-
-	if (t != NULL)
-		arena_on_destroy(req->arena, free, t);
-	return t;
-}
-
 /* ---- visibility ---- */
 
 static const char *
@@ -274,8 +264,8 @@ ingest_mmr(http_request *req, const char *mup, xmlNodePtr el, batch *b,
 		return derms_err_set(err, DERMS_ENOMEM, "out of memory");
 	params[0] = mup;
 	params[1] = mrid;
-	params[2] = json_text(req, j);
-	params[3] = rt ? json_text(req, rt) : NULL;
+	params[2] = sep2_json_text(req, j);
+	params[3] = rt ? sep2_json_text(req, rt) : NULL;
 	if (params[2] == NULL || (rt && params[3] == NULL))
 		return derms_err_set(err, DERMS_ENOMEM, "out of memory");
 	r = db_exec(req->db, req->arena,
@@ -589,7 +579,7 @@ sep2_mup_list_post(http_request *req)
 	params[2] = req->who.id.lfdi;
 	params[3] = req->who.role == HTTP_ROLE_AGGREGATOR
 		? arena_printf(req->arena, "%" PRId64, req->who.tenant_id) : NULL;
-	params[4] = json_text(req, j);
+	params[4] = sep2_json_text(req, j);
 	if (req->who.role == HTTP_ROLE_AGGREGATOR)
 	{
 		const char *p2[2] = {lfdi, params[3]};
