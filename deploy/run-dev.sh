@@ -29,6 +29,11 @@ conninfo=$(deploy/pgcluster.sh conninfo "$var/pg")
 if [ ! -f "$pki/ca.pem" ]; then
 	"$build/dermsctl" pki init --dir "$pki"
 fi
+# the VTN's token signing key (made by pki init; older var/ lack it)
+if [ ! -f "$pki/vtn-token.key" ]; then
+	(umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$pki/vtn-token.key" 2>/dev/null)
+fi
 
 if [ ! -f "$conf" ]; then
 	cat > "$conf" <<CONF
@@ -52,6 +57,7 @@ workers = 1
 cert_file = $pki/vtn-server.pem
 key_file = $pki/vtn-server.key
 ca_file = $pki/trust.pem
+token_key_file = $pki/vtn-token.key
 
 [admin]
 address = 127.0.0.1
@@ -62,12 +68,36 @@ level = info
 CONF
 fi
 
+if ! grep -q '^token_key_file' "$conf"; then
+	printf '\n[vtn]\ntoken_key_file = %s\n' "$pki/vtn-token.key" >> "$conf"
+fi
+
 "$build/dermsctl" -c "$conf" migrate >/dev/null
 "$build/dermsctl" -c "$conf" cert register "$pki/device-demo.pem" --role device >/dev/null
 "$build/dermsctl" -c "$conf" cert register "$pki/aggregator-demo.pem" --role aggregator \
 	--tenant demo-aggregator >/dev/null
 "$build/dermsctl" -c "$conf" cert register "$pki/operator-demo.pem" --role operator \
 	--tenant utility >/dev/null
+
+# Demo OAuth2 clients of the VTN: a secret is shown once, so the first run
+# keeps them in var/vtn-clients (mode 0600) for the next runs to print.
+clients=$var/vtn-clients
+if [ ! -f "$clients" ]; then
+	(
+		umask 077
+		bl=$("$build/dermsctl" -c "$conf" vtn client create --name demo-bl --role bl \
+			--tenant demo-aggregator)
+		ven=$("$build/dermsctl" -c "$conf" vtn client create --name demo-ven --role ven \
+			--tenant demo-aggregator)
+		{
+			echo "$bl" | sed 's/^/bl_/'
+			echo "$ven" | sed 's/^/ven_/'
+		} > "$clients.tmp"
+		mv "$clients.tmp" "$clients"
+	) || echo "make run: the demo VTN clients exist but $clients is gone;" \
+		"make new ones with: dermsctl -c $conf vtn client create" >&2
+fi
+cred() { sed -n "s/^$1=//p" "$clients" 2>/dev/null; }
 
 stop_all() {
 	trap - INT TERM EXIT
@@ -92,6 +122,12 @@ dermsd is starting (configuration $conf):
 
 Fetch /dcap as the demo device:
   curl --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-CCM8 --cert $pki/device-demo.pem --key $pki/device-demo.key --cacert $pki/ca.pem https://127.0.0.1:$(port_of sep2)/dcap
+
+OpenADR 3.1 VTN clients of the demo aggregator (kept in $clients):
+  business logic  client_id=$(cred bl_client_id) client_secret=$(cred bl_client_secret)
+  VEN             client_id=$(cred ven_client_id) client_secret=$(cred ven_client_secret)
+Get a VEN access token:
+  curl --cacert $pki/ca.pem -d grant_type=client_credentials -d client_id=$(cred ven_client_id) -d client_secret=$(cred ven_client_secret) https://127.0.0.1:$(port_of vtn)/auth/token
 
 Press Ctrl-C to stop.
 

@@ -172,6 +172,7 @@ static bool applies_sep2_tls(const derms_config *cfg);
 static derms_rc check_required(config_parse *p);
 static derms_rc check_plain_sep2(config_parse *p);
 static derms_rc check_ports(config_parse *p);
+static derms_rc check_jwks(config_parse *p);
 static derms_rc config_error(config_parse *p, int line, derms_rc code,
 							 const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
@@ -274,6 +275,26 @@ static const config_setting config_settings[] = {
 		"+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-VERS-SSL3.0",
 		0, 0, CONFIG_NONEMPTY, CFG_OFF(vtn.tls_priorities), 0, CONFIG_SIGHUP,
 	"GnuTLS priority string of the VTN listener"},
+	{"vtn.token_key_file", CONFIG_PATH, NULL, 0, 0, CONFIG_FILE,
+		CFG_OFF(vtn_token_key_file), 0, CONFIG_SIGHUP,
+	"EC P-256 private key (PEM) that signs OpenADR access tokens (ES256); "
+	"without it /auth/token answers 501"},
+	{"vtn.token_ttl_s", CONFIG_INT, "3600", 60, 86400, 0,
+		CFG_OFF(vtn_token_ttl_s), 0, CONFIG_SIGHUP,
+	"lifetime of an access token issued by /auth/token, in seconds"},
+	{"vtn.token_issuer", CONFIG_STRING, "dermsd", 0, 0, CONFIG_NONEMPTY,
+		CFG_OFF(vtn_token_issuer), 0, CONFIG_SIGHUP,
+	"\"iss\" of the tokens this server issues, and required of them"},
+	{"vtn.public_url", CONFIG_STRING, "", 0, 0, 0,
+		CFG_OFF(vtn_public_url), 0, CONFIG_SIGHUP,
+	"external base URL of the VTN (https://host:port), served in /auth/server; "
+	"empty: taken from the request's Host header"},
+	{"vtn.jwks_file", CONFIG_PATH, NULL, 0, 0, CONFIG_FILE,
+		CFG_OFF(vtn_jwks_file), 0, CONFIG_SIGHUP,
+	"JWKS of an external token issuer (P-256 keys); optional"},
+	{"vtn.jwks_issuer", CONFIG_STRING, "", 0, 0, 0,
+		CFG_OFF(vtn_jwks_issuer), 0, CONFIG_SIGHUP,
+	"\"iss\" required of tokens checked against vtn.jwks_file"},
 
 	/* [admin] */
 	{"admin.address", CONFIG_ADDRESS, "127.0.0.1", 0, 0,
@@ -380,6 +401,7 @@ static const config_check_fn config_checks[] = {
 	check_required,
 	check_plain_sep2,
 	check_ports,
+	check_jwks,
 };
 
 #define CONFIG_NCHECKS lengthof(config_checks)
@@ -913,6 +935,17 @@ check_required(config_parse *p)
 							r->name, r->why);
 	}
 	return DERMS_OK;
+}
+
+/* Tokens of an external issuer are believed only with its "iss" named. */
+static derms_rc
+check_jwks(config_parse *p)
+{
+	if (p->cfg->vtn_jwks_file == NULL || p->cfg->vtn_jwks_issuer[0] != '\0')
+		return DERMS_OK;
+	return config_error(p, setting_line(p, "vtn.jwks_file"), DERMS_EINVAL,
+						"missing \"vtn.jwks_issuer\": required when "
+						"\"vtn.jwks_file\" is set");
 }
 
 /*

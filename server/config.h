@@ -64,6 +64,12 @@ typedef struct derms_config
 
 	/* [vtn]: the OpenADR VTN and JSON API listener */
 	config_listener vtn;
+	char	   *vtn_token_key_file; /* ES256 signing key, PEM; NULL: no issuing */
+	int			vtn_token_ttl_s;
+	char	   *vtn_token_issuer;
+	char	   *vtn_public_url; /* "" : from the Host header */
+	char	   *vtn_jwks_file;	/* external issuer's keys; NULL: none */
+	char	   *vtn_jwks_issuer;
 
 	/* [admin]: health and metrics, plain HTTP */
 	config_listener admin;

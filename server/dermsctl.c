@@ -34,6 +34,7 @@
 #include "migrate.h"
 #include "pki.h"
 #include "protocols/fleet/ctl.h"
+#include "protocols/openadr/ctl.h"
 #include "settlement/ctl.h"
 #include "version.h"
 
@@ -56,6 +57,7 @@ static int	cmd_device(ctl_opts *o, int argc, char **argv);
 static int	cmd_dispatch(ctl_opts *o, int argc, char **argv);
 static int	cmd_settle(ctl_opts *o, int argc, char **argv);
 static int	cmd_fleet(ctl_opts *o, int argc, char **argv);
+static int	cmd_vtn(ctl_opts *o, int argc, char **argv);
 
 static const struct
 {
@@ -78,6 +80,7 @@ static const struct
 	{"enroll", cmd_fleet, fleet_ctl_usage_enroll},
 	{"import", cmd_fleet, fleet_ctl_usage_import},
 	{"fleet", cmd_fleet, fleet_ctl_usage_fleet},
+	{"vtn", cmd_vtn, vtn_ctl_usage},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -816,6 +819,27 @@ cmd_fleet(ctl_opts *o, int argc, char **argv)
 	if ((c = ctl_connect(o)) == NULL)
 		return 1;
 	rc = fleet_ctl_main(c, argc, argv);
+	PQfinish(c);
+	return rc;
+}
+
+/* vtn: protocols/openadr/ctl.c; "vtn jwks" needs no database */
+static int
+cmd_vtn(ctl_opts *o, int argc, char **argv)
+{
+	PGconn	   *c;
+	int			rc;
+
+	if (argc == 3 && strcmp(argv[1], "jwks") == 0)
+		return vtn_ctl_jwks(argv[2]);
+	if (argc < 2 || strcmp(argv[1], "client") != 0)
+	{
+		fprintf(stderr, "usage:\n  dermsctl %s\n", vtn_ctl_usage);
+		return 2;
+	}
+	if ((c = ctl_connect(o)) == NULL)
+		return 1;
+	rc = vtn_ctl_main(c, argc, argv);
 	PQfinish(c);
 	return rc;
 }

@@ -376,6 +376,33 @@ resolve_identity(http_server *s, struct MHD_Connection *conn,
 		return 0;
 	}
 
+	if (s->kind == HTTP_VTN)
+	{
+		const char *authz;
+
+		/* the token endpoints are where credentials are presented */
+		if (req->route->roles & HTTP_ROLE_ANON)
+		{
+			req->who.role = HTTP_ROLE_ANON;
+			return 0;
+		}
+		authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+											MHD_HTTP_HEADER_AUTHORIZATION);
+		if (authz != NULL)
+		{
+			if (strncasecmp(authz, "Bearer ", 7) != 0)
+			{
+				*why = "authorization must be a Bearer token";
+				return 401;
+			}
+			authz += 7;
+			while (*authz == ' ')
+				authz++;
+			return http_bearer_verify(req, authz, why);
+		}
+		/* else a registered client certificate (operator, aggregator) */
+	}
+
 	/* trusted proxy: the LFDI header counts only from configured addresses */
 	if (s->kind == HTTP_SEP2 && cfg->sep2_nproxies > 0)
 	{
@@ -579,6 +606,12 @@ http_db_error(http_request *req, const char *sqlstate, const derms_err *err)
 }
 
 const char *
+http_header(http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
 http_query(http_request *req, const char *key)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
@@ -676,8 +709,21 @@ admit_request(http_server *s, struct MHD_Connection *conn, request_ctx *ctx)
 	req->route = &http_routes[req->route_index];
 
 	st = resolve_identity(s, conn, req, &why);
+	if (st == 401)
+		http_add_header(req, "WWW-Authenticate", "Bearer realm=\"dermsd\"");
 	if (st != 0)
 		return http_error(req, st, "%s", why);
+	/*
+	 * A business-logic token speaks for its aggregator (or, without a
+	 * tenant, for the utility's operator) on the JSON APIs beside OpenADR.
+	 */
+	if (req->who.role == HTTP_ROLE_BL && (req->route->roles & HTTP_ROLE_BL) == 0)
+	{
+		unsigned	as = req->who.tenant_id ? HTTP_ROLE_AGGREGATOR : HTTP_ROLE_OPERATOR;
+
+		if (req->route->roles & as)
+			req->who.role = as;
+	}
 	if ((req->route->roles & req->who.role) == 0)
 	{
 		/* a resource the caller may not see does not exist for it */

@@ -40,6 +40,9 @@ typedef enum http_listener_kind
 #define HTTP_ROLE_AGGREGATOR	0x02u
 #define HTTP_ROLE_OPERATOR		0x04u
 #define HTTP_ROLE_ANON			0x08u	/* nobody identified (admin) */
+#define HTTP_ROLE_BL			0x10u	/* OpenADR business logic (bearer token) */
+#define HTTP_ROLE_VEN			0x20u	/* OpenADR VEN (bearer token) */
+#define HTTP_ROLE_ALL_TOKEN	(HTTP_ROLE_BL | HTTP_ROLE_VEN)
 #define HTTP_ROLE_ALL_CERT	(HTTP_ROLE_DEVICE | HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR)
 
 typedef enum http_ctype
@@ -73,6 +76,17 @@ typedef struct http_route
 extern const http_route http_routes[];
 extern const size_t http_nroutes;
 
+/* OpenADR 3 scopes, as bits (the token's "scope" claim, space separated). */
+#define HTTP_SCOPE_READ_ALL				0x001u
+#define HTTP_SCOPE_READ_TARGETS			0x002u
+#define HTTP_SCOPE_READ_VEN_OBJECTS		0x004u
+#define HTTP_SCOPE_WRITE_PROGRAMS		0x008u
+#define HTTP_SCOPE_WRITE_EVENTS			0x010u
+#define HTTP_SCOPE_WRITE_REPORTS		0x020u
+#define HTTP_SCOPE_WRITE_SUBSCRIPTIONS	0x040u
+#define HTTP_SCOPE_WRITE_VENS			0x080u
+#define HTTP_CLIENT_ID_MAX 128
+
 /* Who is calling. */
 typedef struct http_identity
 {
@@ -81,6 +95,9 @@ typedef struct http_identity
 	bool		has_cert;		/* false only for ANON and proxied calls */
 	bool		via_proxy;		/* taken from the trusted proxy's header */
 	derms_identity id;			/* lfdi/sfdi (fingerprint "" via proxy) */
+	/* OpenADR bearer-token callers (role BL or VEN); empty otherwise */
+	char		client_id[HTTP_CLIENT_ID_MAX + 1];	/* the token's subject */
+	unsigned	scopes;			/* HTTP_SCOPE_* bits the token grants */
 } http_identity;
 
 typedef struct http_header_kv
@@ -154,6 +171,18 @@ void		http_add_header(http_request *req, const char *name, const char *value);
  * anything else 500.
  */
 int			http_db_error(http_request *req, const char *sqlstate, const derms_err *err);
+
+/* Request header, borrowed; NULL when absent. */
+const char *http_header(http_request *req, const char *name);
+
+/*
+ * The bearer-token check of the VTN listener (routes.c names it): fill
+ * req->who and return 0, or return the status to answer (401, 503) with
+ * *why set.
+ */
+typedef int (*http_bearer_fn) (http_request *req, const char *token,
+							   const char **why);
+extern const http_bearer_fn http_bearer_verify;
 
 /* Query-string argument, borrowed; NULL when absent. */
 const char *http_query(http_request *req, const char *key);

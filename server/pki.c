@@ -133,7 +133,7 @@ _Static_assert(2 + PKI_NDEMO <= PKI_RESULT_MAX,
 			   "pki_result cannot hold the CAs and every demo leaf");
 
 /* ca.key, intermediate.{pem,key}, trust.pem, the leaves, then ca.pem. */
-#define PKI_INIT_NFILES (5 + 2 * PKI_NDEMO)
+#define PKI_INIT_NFILES (6 + 2 * PKI_NDEMO)
 
 static const char *const pki_kind_names[] = {
 	[PKI_DEVICE] = "device",
@@ -866,6 +866,20 @@ pki_init_into(const char *tmp, const char *dir, pki_result *res,
 			goto done;
 		snprintf(files[nfiles++], PKI_FILE_MAX, "%s.pem", name);
 		snprintf(files[nfiles++], PKI_FILE_MAX, "%s.key", name);
+	}
+	/* the key that signs the VTN's access tokens (ES256): no certificate */
+	{
+		EVP_PKEY   *key = NULL;
+
+		rc = pki_new_key(&key, err);
+		if (rc == DERMS_OK &&
+			(rc = pki_path(path, sizeof(path), tmp, "vtn-token", ".key",
+						   err)) == DERMS_OK)
+			rc = pki_write_key(path, key, err);
+		EVP_PKEY_free(key);
+		if (rc != DERMS_OK)
+			goto done;
+		snprintf(files[nfiles++], PKI_FILE_MAX, "vtn-token.key");
 	}
 	snprintf(files[nfiles++], PKI_FILE_MAX, "ca.key");
 	snprintf(files[nfiles++], PKI_FILE_MAX, "intermediate.pem");

@@ -121,10 +121,13 @@ http_route_check(const http_route *r)
 	if (!method_ok)
 		return "unknown method";
 	if (r->roles == 0 ||
-		(r->roles & ~(HTTP_ROLE_ALL_CERT | HTTP_ROLE_ANON)) != 0)
+		(r->roles & ~(HTTP_ROLE_ALL_CERT | HTTP_ROLE_ANON | HTTP_ROLE_ALL_TOKEN)) != 0)
 		return "invalid roles";
-	if ((r->roles & HTTP_ROLE_ANON) && r->listener != HTTP_ADMIN)
-		return "anonymous routes are allowed on the admin listener only";
+	/* the VTN's token endpoints are reached before any credential */
+	if ((r->roles & HTTP_ROLE_ANON) && r->listener == HTTP_SEP2)
+		return "anonymous routes are not allowed on the 2030.5 listener";
+	if ((r->roles & HTTP_ROLE_ALL_TOKEN) && r->listener != HTTP_VTN)
+		return "bearer-token roles exist on the VTN listener only";
 	if (strcmp(r->method, "GET") == 0 && r->body_type != HTTP_CT_NONE)
 		return "GET routes take no body";
 	for (const char *p = r->pattern; *p; p++)
@@ -177,6 +180,10 @@ http_role_name(unsigned role)
 			return "operator";
 		case HTTP_ROLE_ANON:
 			return "anonymous";
+		case HTTP_ROLE_BL:
+			return "bl";
+		case HTTP_ROLE_VEN:
+			return "ven";
 	}
 	return "unknown";
 }

@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "protocols/fleet/api.h"
+#include "protocols/openadr/auth.h"
 #include "protocols/sep2/dcap.h"
 #include "protocols/sep2/der.h"
 #include "protocols/sep2/derp.h"
@@ -66,6 +67,10 @@ const http_route http_routes[] = {
 	{HTTP_SEP2, "GET", "/mup/{id}", sep2_mup_get, CERT, HTTP_CT_NONE, 0},
 	{HTTP_SEP2, "POST", "/mup/{id}", sep2_mup_post, DEVPUT, HTTP_CT_SEP2_XML, 0},
 
+	/* OpenADR 3.1 VTN: OAuth2 client credentials */
+	{HTTP_VTN, "POST", "/auth/token", vtn_auth_token_post, ANON, HTTP_CT_FORM, 0},
+	{HTTP_VTN, "GET", "/auth/server", vtn_auth_server_get, ANON, HTTP_CT_NONE, 0},
+
 	/* fleet enrollment (JSON, VTN listener) */
 	{HTTP_VTN, "POST", "/fleet/v1/enrollment-requests", fleet_api_request_create, HTTP_ROLE_AGGREGATOR, HTTP_CT_JSON, 0},
 	{HTTP_VTN, "GET", "/fleet/v1/enrollment-requests", fleet_api_request_list, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
@@ -89,3 +94,6 @@ const http_route http_routes[] = {
 };
 
 const size_t http_nroutes = sizeof(http_routes) / sizeof(http_routes[0]);
+
+/* bearer tokens on the VTN listener */
+const http_bearer_fn http_bearer_verify = vtn_auth_bearer;

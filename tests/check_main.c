@@ -44,6 +44,8 @@ static const struct
 	{"fleet_api", fleet_api_suite},
 	{"integration", integration_suite},
 	{"dermsim", dermsim_suite},
+	{"vtn_auth", vtn_auth_suite},
+	{"vtn_jwt", vtn_jwt_suite},
 	{"settle_tz", settle_tz_suite},
 	{"settle_calendar", settle_calendar_suite},
 	{"settle_series", settle_series_suite},

@@ -29,6 +29,8 @@ Suite	   *fleet_export_suite(void);
 Suite	   *fleet_api_suite(void);
 Suite	   *integration_suite(void);
 Suite	   *dermsim_suite(void);
+Suite	   *vtn_auth_suite(void);
+Suite	   *vtn_jwt_suite(void);
 Suite	   *settle_tz_suite(void);
 Suite	   *settle_calendar_suite(void);
 Suite	   *settle_series_suite(void);

@@ -157,6 +157,7 @@ it_prepare(it_server *s, const char *extra, const char *why_skip[1])
 			"identity_cache_s = 0\n"
 			"[vtn]\naddress = 127.0.0.1\nport = %d\n"
 			"cert_file = pki/vtn-server.pem\nkey_file = pki/vtn-server.key\n"
+			"token_key_file = pki/vtn-token.key\n"
 			"[admin]\naddress = 127.0.0.1\nport = %d\n"
 			"[supervisor]\nshutdown_timeout_s = 5\n"
 			"[log]\nlevel = info\n",
@@ -338,6 +339,14 @@ it_response
 it_https(const it_server *s, int port, const char *method, const char *path,
 		 const char *cert_name, it_tls tls, const char *ctype, const char *body)
 {
+	return it_https_h(s, port, method, path, cert_name, tls, ctype, body, NULL);
+}
+
+it_response
+it_https_h(const it_server *s, int port, const char *method, const char *path,
+		   const char *cert_name, it_tls tls, const char *ctype, const char *body,
+		   const char *const *headers)
+{
 	CURL	   *c = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
 	char		url[512], cert[1024], key[1024], ca[1024], ct[256];
@@ -392,8 +401,11 @@ it_https(const it_server *s, int port, const char *method, const char *path,
 	{
 		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
 		hdrs = curl_slist_append(hdrs, ct);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	}
+	for (size_t i = 0; headers && headers[i]; i++)
+		hdrs = curl_slist_append(hdrs, headers[i]);
+	if (hdrs)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	r = perform(c);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);

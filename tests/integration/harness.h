@@ -55,6 +55,11 @@ void		it_cleanup(it_server *s);
 it_response it_https(const it_server *s, int port, const char *method,
 					 const char *path, const char *cert_name, it_tls tls,
 					 const char *ctype, const char *body);
+/* The same with extra request headers ("Name: value", NULL-terminated). */
+it_response it_https_h(const it_server *s, int port, const char *method,
+					   const char *path, const char *cert_name, it_tls tls,
+					   const char *ctype, const char *body,
+					   const char *const *headers);
 it_response it_admin_get(const it_server *s, const char *path);
 void		it_response_free(it_response *r);
 

@@ -706,7 +706,9 @@ START_TEST(test_hints)
 										&cfg, &err), DERMS_EPARSE);
 	ck_assert_str_eq(err.msg, "x.conf:2: unknown key \"vtn.tls\"");
 	ck_assert_str_eq(err.detail, "keys of [vtn]: address, port, workers, "
-					 "cert_file, key_file, ca_file, tls_priorities");
+					 "cert_file, key_file, ca_file, tls_priorities, "
+					 "token_key_file, token_ttl_s, token_issuer, public_url, "
+					 "jwks_file, jwks_issuer");
 
 	ck_assert_int_eq(config_load_string("x.conf", "[logging]\n", &cfg, &err),
 					 DERMS_EPARSE);
@@ -985,7 +987,7 @@ START_TEST(test_table_names)
 		for (size_t j = 0; j < n; j++)
 			ck_assert_str_ne(config_setting_name(j), name);
 	}
-	ck_assert_uint_eq(n, 37);
+	ck_assert_uint_eq(n, 43);
 	ck_assert_ptr_null(config_setting_name(n + 1000));
 }
 END_TEST

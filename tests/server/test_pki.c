@@ -373,7 +373,7 @@ START_TEST(test_init_layout)
 		"trust.pem", "sep2-server.pem", "sep2-server.key", "vtn-server.pem",
 		"vtn-server.key", "device-demo.pem", "device-demo.key",
 		"aggregator-demo.pem", "aggregator-demo.key", "operator-demo.pem",
-		"operator-demo.key",
+		"operator-demo.key", "vtn-token.key",
 	};
 	struct test_pki t;
 	char		path[600];
@@ -607,7 +607,7 @@ START_TEST(test_init_refuses_then_forces)
 											NULL), DERMS_OK);
 	ck_assert_str_ne(after.fingerprint, before.fingerprint);
 	ck_assert_str_eq(after.fingerprint, again->items[0].id.fingerprint);
-	ck_assert_int_eq(count_entries(t.dir, &tmp_seen), 15);
+	ck_assert_int_eq(count_entries(t.dir, &tmp_seen), 16);
 	ck_assert_int_eq(tmp_seen, 0);
 	for (int i = 2; i < again->count; i++)
 		assert_chains(&t, again->items[i].cert_path,
