@@ -88,6 +88,7 @@ tests-build: all $(BUILD)/check_dermsd
 
 test: deps
 	@$(MAKE) --no-print-directory tests-build
+	@tests/prism-install.sh
 	@tests/run.sh $(BUILD)
 
 check-asan: deps

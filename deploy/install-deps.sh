@@ -37,6 +37,11 @@ missing=()
 for p in "${PACKAGES[@]}"; do
 	[ -n "${installed[$p]:-}" ] || missing+=("$p")
 done
+# node and npm run Prism, the OpenADR tests' validating proxy; a node that
+# came from elsewhere (with its own npm) is used as it is
+if ! command -v node >/dev/null 2>&1; then
+	missing+=(nodejs npm)
+fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

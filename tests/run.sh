@@ -16,6 +16,7 @@
 #	    DERMS_BUILD       BUILD_DIR, absolute
 #	    DERMS_SPEC_DIR    ../shared/spec from the repository root, absolute,
 #	                      unless already set
+#	    DERMS_PRISM       tests/.prism's prism, when installed and not set
 #	  The cluster is stopped and the temporary root removed on every exit,
 #	  silently, so Check's summary line stays the last thing printed.  The
 #	  exit status is check_dermsd's.  A cluster that cannot be created is a
@@ -88,6 +89,10 @@ if [ -z "${DERMS_SPEC_DIR:-}" ]; then
 	DERMS_SPEC_DIR=$(realpath -m "$ROOT/../shared/spec")
 fi
 export DERMS_SPEC_DIR
+# Prism, when tests/prism-install.sh could install it
+if [ -z "${DERMS_PRISM:-}" ] && [ -x "$ROOT/tests/.prism/node_modules/.bin/prism" ]; then
+	export DERMS_PRISM=$ROOT/tests/.prism/node_modules/.bin/prism
+fi
 
 echo "$PROG: PostgreSQL test cluster ready in ${elapsed_ms} ms: $DERMS_TEST_PG"
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "prism.h"
 #include "protocols/openadr/jwt.h"
 #include "tests/suites.h"
 
@@ -509,6 +510,64 @@ START_TEST(test_dermsctl_clients)
 }
 END_TEST
 
+/* The token endpoints through Prism: requests and responses conform. */
+START_TEST(test_auth_conforms)
+{
+	client		c;
+	char		body[2048];
+	it_prism	p;
+	bool		skip;
+	const char *why = NULL;
+	it_response r;
+	char	   *v;
+
+	if (!up_with(NULL))
+		return;
+	if (!it_prism_start(&p, &srv, &skip, &why))
+	{
+		if (skip)
+		{
+			test_skip("vtn_auth conformance", why);
+			return;
+		}
+		ck_abort_msg("%s", why);
+	}
+	make_client("--name prism-ven --role ven --tenant agg-p", &c);
+	snprintf(body, sizeof(body),
+			 "grant_type=client_credentials&client_id=%s&client_secret=%s", c.id, c.secret);
+	r = it_prism_request(&p, "POST", "/auth/token", FORM, body, NULL);
+	ck_assert_int_eq(r.status, 200);
+	v = it_prism_violations(&r);
+	ck_assert_msg(v == NULL, "POST /auth/token: %s", v);
+	it_response_free(&r);
+
+	r = it_prism_request(&p, "GET", "/auth/server", NULL, NULL, NULL);
+	ck_assert_int_eq(r.status, 200);
+	v = it_prism_violations(&r);
+	ck_assert_msg(v == NULL, "GET /auth/server: %s", v);
+	it_response_free(&r);
+
+	/* a wrong secret: 401, and the error body still conforms */
+	snprintf(body, sizeof(body),
+			 "grant_type=client_credentials&client_id=%s&client_secret=wrong", c.id);
+	r = it_prism_request(&p, "POST", "/auth/token", FORM, body, NULL);
+	ck_assert_int_eq(r.status, 401);
+	v = it_prism_violations(&r);
+	ck_assert_msg(v == NULL, "POST /auth/token (401): %s", v);
+	it_response_free(&r);
+
+	/* and Prism does notice a request outside the YAML (no client_secret) */
+	r = it_prism_request(&p, "POST", "/auth/token", FORM,
+						 "grant_type=client_credentials&client_id=x", NULL);
+	v = it_prism_violations(&r);
+	ck_assert_msg(v != NULL || r.status == 422, "Prism saw no violation: %ld %s",
+				  r.status, r.headers);
+	free(v);
+	it_response_free(&r);
+	it_prism_stop(&p);
+}
+END_TEST
+
 Suite *
 vtn_auth_suite(void)
 {
@@ -522,6 +581,7 @@ vtn_auth_suite(void)
 	tcase_add_test(tc, test_bearer_tokens);
 	tcase_add_test(tc, test_external_issuer);
 	tcase_add_test(tc, test_dermsctl_clients);
+	tcase_add_test(tc, test_auth_conforms);
 	suite_add_tcase(s, tc);
 	return s;
 }
