@@ -77,6 +77,8 @@ const http_route http_routes[] = {
 	{HTTP_VTN, "GET", "/fleet/v1/enrollment-requests/{id}", fleet_api_request_get, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 	{HTTP_VTN, "POST", "/fleet/v1/enrollment-requests/{id}/approve", fleet_api_request_approve, HTTP_ROLE_OPERATOR, HTTP_CT_JSON, 0},
 	{HTTP_VTN, "POST", "/fleet/v1/enrollment-requests/{id}/reject", fleet_api_request_reject, HTTP_ROLE_OPERATOR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "POST", "/fleet/v1/enrollment-requests/{id}/withdraw", fleet_api_request_withdraw, HTTP_ROLE_AGGREGATOR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "POST", "/fleet/v1/enrollment-requests/{id}/remove", fleet_api_request_remove, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_JSON, 0},
 	{HTTP_VTN, "GET", "/fleet/v1/sites", fleet_api_sites, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 	{HTTP_VTN, "GET", "/fleet/v1/ders", fleet_api_ders, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 	{HTTP_VTN, "GET", "/fleet/v1/enrollments", fleet_api_enrollments, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},

@@ -368,6 +368,73 @@ fleet_api_request_reject(http_request *req)
 	return decided(req, id);
 }
 
+/* The aggregator withdraws its pending request: {} or {"reason": "..."}. */
+int
+fleet_api_request_withdraw(http_request *req)
+{
+	static const char *const fields[] = {"reason", NULL};
+	int64_t		scope = scope_of(req);
+	const char *reason = NULL;
+	derms_err	err;
+	int64_t		id;
+	json_t	   *j,
+			   *v;
+	PGconn	   *c;
+
+	if (scope <= 0)
+		return http_error(req, 403, "only an aggregator with a tenant may withdraw its requests");
+	if ((id = path_id(req)) == 0)
+		return req->status;
+	if (req->body_len > 0)
+	{
+		if ((j = body_object(req, fields)) == NULL)
+			return req->status;
+		v = json_object_get(j, "reason");
+		if (v && !json_is_null(v) && !json_is_string(v))
+			return http_error(req, 400, "reason: must be a string or null");
+		reason = v && json_is_string(v) && json_string_length(v) > 0 ? json_string_value(v) : NULL;
+	}
+	if ((c = conn_of(req, &err)) == NULL)
+		return fail(req, &err);
+	if (fleet_enroll_withdraw(c, req->arena, scope, id, reason, actor_of(req), &err) != DERMS_OK)
+		return fail(req, &err);
+	return decided(req, id);
+}
+
+/*
+ * End the enrollment an approved request made: {"effective_to": T}, T not
+ * in the past.  The aggregator (its own requests) or the operator.
+ */
+int
+fleet_api_request_remove(http_request *req)
+{
+	static const char *const fields[] = {"effective_to", NULL};
+	int64_t		scope = scope_of(req);
+	derms_err	err;
+	int64_t		id;
+	json_t	   *j,
+			   *v;
+	PGconn	   *c;
+
+	if (scope < 0)
+		return http_error(req, 403, "no tenant");
+	if ((id = path_id(req)) == 0)
+		return req->status;
+	if ((j = body_object(req, fields)) == NULL)
+		return req->status;
+	v = json_object_get(j, "effective_to");
+	if (v == NULL)
+		return http_error(req, 400, "effective_to: is required");
+	if (!json_is_string(v))
+		return http_error(req, 400, "effective_to: must be a string");
+	if ((c = conn_of(req, &err)) == NULL)
+		return fail(req, &err);
+	if (fleet_enroll_end_request(c, req->arena, scope, id, json_string_value(v),
+								 actor_of(req), &err) != DERMS_OK)
+		return fail(req, &err);
+	return decided(req, id);
+}
+
 /* ---- the fleet ---- */
 
 int

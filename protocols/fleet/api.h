@@ -20,6 +20,8 @@ int			fleet_api_request_list(http_request *req);
 int			fleet_api_request_get(http_request *req);
 int			fleet_api_request_approve(http_request *req);
 int			fleet_api_request_reject(http_request *req);
+int			fleet_api_request_withdraw(http_request *req);
+int			fleet_api_request_remove(http_request *req);
 int			fleet_api_sites(http_request *req);
 int			fleet_api_ders(http_request *req);
 int			fleet_api_enrollments(http_request *req);

@@ -6,8 +6,10 @@
  * NOTES
  *	  One statement computes every check as of the enrollment's start, so
  *	  the findings are consistent with each other.  Findings are a JSON
- *	  array of {"check", "ok", "detail"} in FLEET_CHECK_NAMES order.  Runs
- *	  unscoped (the checks look across tenants: LFDI claims, feeder load).
+ *	  array of {"check", "ok", "detail"} in FLEET_CHECK_NAMES order; a
+ *	  finding with "blocking": false (min_size) warns and does not stop
+ *	  approval.  Runs unscoped (the checks look across tenants: LFDI
+ *	  claims, feeder load).
  */
 #ifndef DERMS_FLEET_CHECKS_H
 #define DERMS_FLEET_CHECKS_H
@@ -22,13 +24,15 @@
 
 /* The checks, in the order findings list them. */
 #define FLEET_CHECK_NAMES \
-	"interconnected", "lfdi_unclaimed", "feeder", "hosting_capacity", "pricing_node"
+	"interconnected", "lfdi_unclaimed", "feeder", "hosting_capacity", \
+	"pricing_node", "min_size"
 
 typedef struct fleet_check_result
 {
 	const char *findings_json;	/* borrowed (arena) */
-	bool		all_ok;
-	const char *failed;			/* comma-separated failed checks, "" if none */
+	bool		all_ok;			/* no blocking check failed */
+	const char *failed;			/* comma-separated failed blocking checks, "" if none */
+	const char *warnings;		/* failed non-blocking checks (min_size), "" if none */
 } fleet_check_result;
 
 /*

@@ -32,13 +32,14 @@ const char	fleet_ctl_usage_enroll[] =
 	"  enroll request --der ID --aggregation ID --from TIME [--to TIME] [--feeder NAME]\n"
 	"  enroll remove --der ID --aggregation ID --at TIME";
 const char	fleet_ctl_usage_import[] =
-	"import feeders|markets|aggregations|sites|ders|enrollments FILE.csv";
+	"import [--mode insert|upsert] feeders|markets|aggregations|sites|ders|enrollments FILE.csv";
 const char	fleet_ctl_usage_fleet[] =
 	"fleet show [--as-of TIME] [--aggregation ID]\n"
-	"  fleet export --aggregation ID --out DIR [--as-of TIME]";
+	"  fleet export --aggregation ID --out DIR [--as-of TIME] [--allow-below-minimum]";
 
 #define MAX_OPTS 8
 #define MAX_POS 4
+#define MAX_FLAGS 2
 
 typedef struct args
 {
@@ -46,6 +47,8 @@ typedef struct args
 	const char *vals[MAX_OPTS];
 	const char *pos[MAX_POS];
 	int			npos;
+	const char *flags[MAX_FLAGS];	/* allowed "--flag"s without a value */
+	bool		set[MAX_FLAGS];
 } args;
 
 /* Parse argv[from..] into options (each takes a value) and positionals. */
@@ -57,7 +60,16 @@ parse(args *g, int argc, char **argv, int from)
 		if (strncmp(argv[i], "--", 2) == 0)
 		{
 			int			k;
+			bool		flag = false;
 
+			for (k = 0; k < MAX_FLAGS && g->flags[k]; k++)
+				if (strcmp(g->flags[k], argv[i] + 2) == 0)
+				{
+					g->set[k] = flag = true;
+					break;
+				}
+			if (flag)
+				continue;
 			for (k = 0; k < MAX_OPTS && g->names[k]; k++)
 				if (strcmp(g->names[k], argv[i] + 2) == 0)
 					break;
@@ -82,6 +94,15 @@ parse(args *g, int argc, char **argv, int from)
 		}
 	}
 	return true;
+}
+
+static bool
+flag(const args *g, const char *name)
+{
+	for (int k = 0; k < MAX_FLAGS && g->flags[k]; k++)
+		if (strcmp(g->flags[k], name) == 0)
+			return g->set[k];
+	return false;
 }
 
 static const char *
@@ -145,7 +166,8 @@ report(const derms_err *err)
 static int
 enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 {
-	args		g = {{"status", "reason", "der", "aggregation", "at", "from", "to", "feeder"}, {NULL}, {NULL}, 0};
+	args		g = {{"status", "reason", "der", "aggregation", "at", "from", "to", "feeder"}, {NULL}, {NULL}, 0,
+	{NULL}, {false}};
 	derms_err	err;
 	const char *sub = argc > 1 ? argv[1] : "";
 	int64_t		id = 0;
@@ -178,7 +200,8 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 					cli_fail("findings: %s", out.findings_json);
 				return report(&err);
 			}
-			printf("approved request=%lld\n", (long long) id);
+			printf("approved request=%lld warnings=%s\n", (long long) id,
+				   out.warnings[0] ? out.warnings : "none");
 			return 0;
 		}
 		if (opt(&g, "reason") == NULL)
@@ -209,8 +232,9 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 		}
 		if (fleet_enroll_request(c, a, &in, &out, &err) != DERMS_OK)
 			return report(&err);
-		printf("request=%lld failed_checks=%s\nfindings=%s\n", (long long) out.id,
-			   out.failed[0] ? out.failed : "none", out.findings_json);
+		printf("request=%lld failed_checks=%s warnings=%s\nfindings=%s\n", (long long) out.id,
+			   out.failed[0] ? out.failed : "none", out.warnings[0] ? out.warnings : "none",
+			   out.findings_json);
 		return 0;
 	}
 	if (strcmp(sub, "remove") == 0)
@@ -265,37 +289,49 @@ read_all(const char *path, size_t *len)
 static int
 import_cmd(PGconn *c, arena *a, int argc, char **argv)
 {
+	args		g = {{"mode"}, {NULL}, {NULL}, 0, {NULL}, {false}};
 	fleet_import_result res;
+	fleet_import_mode mode = FLEET_IMPORT_INSERT;
 	derms_err	err;
 	size_t		len = 0;
 	char	   *data;
+	const char *kind,
+			   *file;
 	derms_rc	rc;
 
-	if (argc != 3)
+	if (!parse(&g, argc, argv, 1) || g.npos != 2)
 	{
 		cli_fail("usage: %s", fleet_ctl_usage_import);
 		return 2;
 	}
-	if (fleet_import_header(a, argv[1]) == NULL)
+	kind = g.pos[0];
+	file = g.pos[1];
+	if (opt(&g, "mode") && !fleet_import_parse_mode(opt(&g, "mode"), &mode))
 	{
-		cli_fail("unknown import kind \"%s\"", argv[1]);
+		cli_fail("--mode must be insert or upsert, not \"%s\"", opt(&g, "mode"));
 		return 2;
 	}
-	if ((data = read_all(argv[2], &len)) == NULL)
+	if (fleet_import_header(a, kind) == NULL)
 	{
-		cli_fail("could not read \"%s\": %s", argv[2], strerror(errno));
+		cli_fail("unknown import kind \"%s\"", kind);
+		return 2;
+	}
+	if ((data = read_all(file, &len)) == NULL)
+	{
+		cli_fail("could not read \"%s\": %s", file, strerror(errno));
 		return 1;
 	}
-	rc = fleet_import(c, a, argv[1], data, len, actor(a), argv[2], &res, &err);
+	rc = fleet_import(c, a, kind, mode, data, len, actor(a), file, &res, &err);
 	free(data);
 	if (rc != DERMS_OK)
 	{
 		for (size_t i = 0; i < res.nerrors; i++)
-			fprintf(stderr, "%s:%ld: %s: %s\n", argv[2], res.errors[i].line,
+			fprintf(stderr, "%s:%ld: %s: %s\n", file, res.errors[i].line,
 					res.errors[i].field, res.errors[i].reason);
 		return report(&err);
 	}
-	printf("imported %s=%zu\n", argv[1], res.rows);
+	printf("imported %s=%zu mode=%s\n", kind, res.rows,
+		   mode == FLEET_IMPORT_UPSERT ? "upsert" : "insert");
 	return 0;
 }
 
@@ -304,7 +340,8 @@ import_cmd(PGconn *c, arena *a, int argc, char **argv)
 static int
 fleet_cmd(PGconn *c, arena *a, int argc, char **argv)
 {
-	args		g = {{"as-of", "aggregation", "out"}, {NULL}, {NULL}, 0};
+	args		g = {{"as-of", "aggregation", "out"}, {NULL}, {NULL}, 0,
+	{"allow-below-minimum"}, {false}};
 	derms_err	err;
 	const char *sub = argc > 1 ? argv[1] : "";
 	int64_t		agg = 0;
@@ -335,10 +372,14 @@ fleet_cmd(PGconn *c, arena *a, int argc, char **argv)
 			return 2;
 		}
 		if (fleet_export_aggregation(c, a, agg, opt(&g, "as-of"), opt(&g, "out"),
+									 flag(&g, "allow-below-minimum")
+									 ? FLEET_EXPORT_ALLOW_BELOW_MIN : 0,
 									 actor(a), &res, &err) != DERMS_OK)
 			return report(&err);
-		printf("rows=%zu\ncsv=%s\njson=%s\nmanifest=%s\n", res.rows, res.csv_path,
-			   res.json_path, res.manifest_path);
+		printf("rows=%zu\nsize_kw=%.3f\nmin_size_kw=%.3f\nbelow_minimum=%s\n"
+			   "csv=%s\njson=%s\nmanifest=%s\n", res.rows, res.size_kw, res.min_size_kw,
+			   res.below_minimum ? "yes" : "no", res.csv_path, res.json_path,
+			   res.manifest_path);
 		return 0;
 	}
 	cli_fail("unknown fleet command \"%s\"", sub);

@@ -210,6 +210,7 @@ fleet_enroll_request(PGconn *c, arena *a, const fleet_enroll_in *in,
 	out->status = "requested";
 	out->findings_json = chk.findings_json;
 	out->failed = chk.failed;
+	out->warnings = chk.warnings;
 	return DERMS_OK;
 }
 
@@ -259,6 +260,7 @@ fleet_enroll_approve(PGconn *c, arena *a, int64_t request_id, const char *actor,
 		return fail(c, err);
 	out->findings_json = chk.findings_json;
 	out->failed = chk.failed;
+	out->warnings = chk.warnings;
 	if (!chk.all_ok)
 	{
 		derms_err_set(err, DERMS_EPERM, "id: enrollment request %s fails checks: %s",
@@ -361,6 +363,165 @@ fleet_enroll_remove(PGconn *c, arena *a, int64_t der_id, int64_t aggregation_id,
 	if (fleet_sql_audit(c, a, actor, "enroll.remove",
 						arena_printf(a, "der:%s", p[0]),
 						arena_printf(a, "{\"aggregation_id\": %s, \"at\": \"%s\"}", p[1], at),
+						err) != DERMS_OK ||
+		fleet_sql_commit(c, a, err) != DERMS_OK)
+		return fail(c, err);
+	return DERMS_OK;
+}
+
+/*
+ * Under the tenant scope, is request id visible?  DERMS_OK, or
+ * DERMS_ENOTFOUND naming it; leaves the transaction unscoped.
+ */
+static derms_rc
+request_visible(PGconn *c, arena *a, int64_t tenant_id, int64_t id, derms_err *err)
+{
+	const char *p[1] = {fleet_sql_i64(a, id)};
+	PGresult   *r;
+
+	if (tenant_id <= 0)
+		return DERMS_OK;
+	if (fleet_sql_scope(c, a, tenant_id, err) != DERMS_OK)
+		return err->code;
+	if ((r = fleet_sql_exec(c, a, "SELECT 1 FROM enrollment_requests WHERE id = $1",
+							1, p, NULL, err)) == NULL)
+		return err->code;
+	if (PQntuples(r) == 0)
+		return derms_err_set(err, DERMS_ENOTFOUND, "id: no enrollment request %s", p[0]);
+	return fleet_sql_unscope(c, a, err);
+}
+
+derms_rc
+fleet_enroll_withdraw(PGconn *c, arena *a, int64_t tenant_id, int64_t request_id,
+					  const char *reason, const char *actor, derms_err *err)
+{
+	const char *id = fleet_sql_i64(a, request_id);
+	PGresult   *r;
+
+	assert(actor != NULL);
+	if (fleet_sql_begin(c, a, err) != DERMS_OK)
+		return err->code;
+	if (request_visible(c, a, tenant_id, request_id, err) != DERMS_OK)
+		return fail(c, err);
+	{
+		const char *p[1] = {id};
+
+		r = fleet_sql_exec(c, a, "SELECT status FROM enrollment_requests WHERE id = $1 FOR UPDATE",
+						   1, p, NULL, err);
+		if (r == NULL)
+			return fail(c, err);
+		if (PQntuples(r) == 0)
+		{
+			derms_err_set(err, DERMS_ENOTFOUND, "id: no enrollment request %s", id);
+			return fail(c, err);
+		}
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "approved") == 0)
+	{
+		derms_err_set(err, DERMS_EEXIST,
+					  "id: enrollment request %s is approved and cannot be withdrawn;"
+					  " request the removal of its enrollment instead", id);
+		return fail(c, err);
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "requested") != 0)
+	{
+		derms_err_set(err, DERMS_EEXIST,
+					  "id: enrollment request %s is already %s and cannot be withdrawn",
+					  id, PQgetvalue(r, 0, 0));
+		return fail(c, err);
+	}
+	{
+		const char *p[3] = {id, actor, reason};
+
+		if (fleet_sql_exec(c, a,
+						   "UPDATE enrollment_requests SET status = 'withdrawn', decided_by = $2,"
+						   " decided_at = now(), reason = $3 WHERE id = $1",
+						   3, p, NULL, err) == NULL)
+			return fail(c, err);
+	}
+	if (fleet_sql_audit(c, a, actor, "enroll.withdraw",
+						arena_printf(a, "enrollment_request:%s", id), "{}", err) != DERMS_OK ||
+		fleet_sql_commit(c, a, err) != DERMS_OK)
+		return fail(c, err);
+	return DERMS_OK;
+}
+
+derms_rc
+fleet_enroll_end_request(PGconn *c, arena *a, int64_t tenant_id, int64_t request_id,
+						 const char *at, const char *actor, derms_err *err)
+{
+	const char *id = fleet_sql_i64(a, request_id);
+	PGresult   *r;
+
+	assert(actor != NULL);
+	if (at == NULL || !fleet_value_time(at))
+		return derms_err_set(err, DERMS_EINVAL,
+							 "effective_to: not a timestamp with zone (YYYY-MM-DDTHH:MM:SSZ)");
+	if (fleet_sql_begin(c, a, err) != DERMS_OK)
+		return err->code;
+	if (request_visible(c, a, tenant_id, request_id, err) != DERMS_OK)
+		return fail(c, err);
+	{
+		const char *p[2] = {id, at};
+
+		/* the request, its enrollment, and where at falls */
+		r = fleet_sql_exec(c, a,
+						   "SELECT q.status, m.der_id, m.aggregation_id,"
+						   " " FLEET_TS("m.effective_from") ", " FLEET_TS("m.effective_to") ","
+						   " $2::timestamptz < date_trunc('second', now()),"
+						   " $2::timestamptz <= m.effective_from"
+						   " FROM enrollment_requests q"
+						   " LEFT JOIN aggregation_members m ON m.request_id = q.id"
+						   " WHERE q.id = $1 FOR UPDATE OF q",
+						   2, p, NULL, err);
+		if (r == NULL)
+			return fail(c, err);
+	}
+	if (PQntuples(r) == 0)
+	{
+		derms_err_set(err, DERMS_ENOTFOUND, "id: no enrollment request %s", id);
+		return fail(c, err);
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "approved") != 0 || PQgetisnull(r, 0, 1))
+	{
+		derms_err_set(err, DERMS_EEXIST,
+					  "id: enrollment request %s is %s; only an approved enrollment can be removed",
+					  id, PQgetvalue(r, 0, 0));
+		return fail(c, err);
+	}
+	if (!PQgetisnull(r, 0, 4))
+	{
+		derms_err_set(err, DERMS_EEXIST,
+					  "id: the enrollment of request %s already ends at %s; an end is set once",
+					  id, PQgetvalue(r, 0, 4));
+		return fail(c, err);
+	}
+	if (PQgetvalue(r, 0, 5)[0] == 't')
+	{
+		derms_err_set(err, DERMS_EINVAL, "effective_to: %s is in the past", at);
+		return fail(c, err);
+	}
+	if (PQgetvalue(r, 0, 6)[0] == 't')
+	{
+		derms_err_set(err, DERMS_EINVAL,
+					  "effective_to: must be after the enrollment's start %s", PQgetvalue(r, 0, 3));
+		return fail(c, err);
+	}
+	{
+		const char *p[2] = {id, at};
+		PGresult   *u;
+
+		u = fleet_sql_exec(c, a,
+						   "UPDATE aggregation_members SET effective_to = $2"
+						   " WHERE request_id = $1 AND effective_to IS NULL",
+						   2, p, NULL, err);
+		if (u == NULL)
+			return fail(c, err);
+	}
+	if (fleet_sql_audit(c, a, actor, "enroll.remove",
+						arena_printf(a, "der:%s", PQgetvalue(r, 0, 1)),
+						arena_printf(a, "{\"aggregation_id\": %s, \"at\": \"%s\", \"request_id\": %s}",
+									 PQgetvalue(r, 0, 2), at, id),
 						err) != DERMS_OK ||
 		fleet_sql_commit(c, a, err) != DERMS_OK)
 		return fail(c, err);

@@ -1,7 +1,7 @@
 /*
  * protocols/fleet/enroll.h
  *	  Enrollment requests and their decisions: request, approve, reject,
- *	  remove, list.
+ *	  withdraw, remove, list.
  *
  * NOTES
  *	  Each call is one transaction on an idle connection: it begins,
@@ -45,7 +45,8 @@ typedef struct fleet_enroll_out
 	int64_t		id;				/* the request */
 	const char *status;			/* borrowed */
 	const char *findings_json;	/* borrowed */
-	const char *failed;			/* failed checks, "" when none */
+	const char *failed;			/* failed blocking checks, "" when none */
+	const char *warnings;		/* failed non-blocking checks, "" when none */
 } fleet_enroll_out;
 
 derms_rc	fleet_enroll_request(PGconn *c, arena *a, const fleet_enroll_in *in,
@@ -64,6 +65,28 @@ derms_rc	fleet_enroll_reject(PGconn *c, arena *a, int64_t request_id,
 derms_rc	fleet_enroll_remove(PGconn *c, arena *a, int64_t der_id,
 								int64_t aggregation_id, const char *at,
 								const char *actor, derms_err *err);
+
+/*
+ * The aggregator tenant_id (> 0) withdraws its own pending request
+ * (requested -> withdrawn); reason may be NULL.  DERMS_ENOTFOUND for an
+ * unknown or foreign request, DERMS_EEXIST (409) naming the state when it
+ * is no longer pending: an approved enrollment is ended with
+ * fleet_enroll_end_request() instead.
+ */
+derms_rc	fleet_enroll_withdraw(PGconn *c, arena *a, int64_t tenant_id,
+								  int64_t request_id, const char *reason,
+								  const char *actor, derms_err *err);
+
+/*
+ * End the enrollment that approved request request_id made, at time at
+ * (not in the past; after the enrollment's start).  tenant_id > 0 scopes
+ * the request to that aggregator, 0 is the operator.  DERMS_EEXIST when
+ * the request is not approved or its enrollment already has an end (the
+ * end is set once, history is never rewritten).
+ */
+derms_rc	fleet_enroll_end_request(PGconn *c, arena *a, int64_t tenant_id,
+									 int64_t request_id, const char *at,
+									 const char *actor, derms_err *err);
 
 /*
  * Requests visible to tenant_id (0: all), optionally one status and/or

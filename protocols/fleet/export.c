@@ -9,6 +9,8 @@
  *	  into both files as the same text; JSON is written by jansson with
  *	  sorted keys.  Files: aggregation-ID-members.csv,
  *	  aggregation-ID-members.json, aggregation-ID-manifest.json.
+ *	  The minimum aggregation size is checked in the same snapshot before
+ *	  any file is written.
  */
 #include "export.h"
 
@@ -83,6 +85,19 @@ static const char agg_sql[] =
 	FLEET_TS("g.effective_from") ", " FLEET_TS("g.effective_to")
 	" FROM aggregations g JOIN tenants t ON t.id = g.tenant_id"
 	" LEFT JOIN iso_markets k ON k.id = g.iso_market_id WHERE g.id = $1";
+
+/* size at $2 (NULL: now) against the minimum: size, minimum, below, at */
+static const char size_sql[] =
+	"SELECT round((coalesce(sum(r.rated_w), 0) / 1000.0)::numeric, 3)::text,"
+	" round(coalesce(g.min_size_kw, k.min_size_kw, 100)::numeric, 3)::text,"
+	" coalesce(sum(r.rated_w), 0) / 1000.0 < coalesce(g.min_size_kw, k.min_size_kw, 100),"
+	" coalesce(k.name, 'none'), g.name"
+	" FROM aggregations g LEFT JOIN iso_markets k ON k.id = g.iso_market_id"
+	" LEFT JOIN aggregation_members m ON m.aggregation_id = g.id"
+	"  AND m.effective_from <= coalesce($2::timestamptz, now())"
+	"  AND (m.effective_to IS NULL OR m.effective_to > coalesce($2::timestamptz, now()))"
+	" LEFT JOIN der_resources r ON r.id = m.der_id"
+	" WHERE g.id = $1 GROUP BY g.id, g.name, g.min_size_kw, k.min_size_kw, k.name";
 
 static const char *const agg_fields[] = {
 	"aggregation_id", "name", "aggregator", "iso_market", "iso_resource_id",
@@ -265,12 +280,13 @@ add_file(json_t *files, const char *name, const char *data, size_t len, size_t r
 
 derms_rc
 fleet_export_aggregation(PGconn *c, arena *a, int64_t agg_id, const char *as_of,
-						 const char *dir, const char *actor,
+						 const char *dir, unsigned flags, const char *actor,
 						 fleet_export_result *out, derms_err *err)
 {
 	const char *p[2] = {fleet_sql_i64(a, agg_id), as_of};
 	PGresult   *ag,
-			   *mr;
+			   *mr,
+			   *sz;
 	sbuf		csv = {NULL, 0, 0, false};
 	json_t	   *doc,
 			   *agg,
@@ -300,6 +316,27 @@ fleet_export_aggregation(PGconn *c, arena *a, int64_t agg_id, const char *as_of,
 		goto fail;
 	}
 	n = PQntuples(mr);
+
+	/* the minimum size, before anything is written */
+	if ((sz = fleet_sql_exec(c, a, size_sql, 2, p, NULL, err)) == NULL)
+		goto fail;
+	out->size_kw = strtod(PQgetvalue(sz, 0, 0), NULL);
+	out->min_size_kw = strtod(PQgetvalue(sz, 0, 1), NULL);
+	if (PQgetvalue(sz, 0, 2)[0] == 't')
+	{
+		if (!(flags & FLEET_EXPORT_ALLOW_BELOW_MIN))
+		{
+			derms_err_set(err, DERMS_EPERM,
+						  "aggregation: aggregation %lld \"%s\" has %s kW in force at %s,"
+						  " below its minimum size of %s kW (market %s)",
+						  (long long) agg_id, PQgetvalue(sz, 0, 4), PQgetvalue(sz, 0, 0),
+						  as_of ? as_of : "the time of export", PQgetvalue(sz, 0, 1),
+						  PQgetvalue(sz, 0, 3));
+			derms_err_detail(err, "--allow-below-minimum exports it anyway and records that in the manifest");
+			goto fail;
+		}
+		out->below_minimum = true;
+	}
 
 	/* CSV */
 	for (size_t i = 0; i < NMEMBER_COLS; i++)
@@ -359,6 +396,15 @@ fleet_export_aggregation(PGconn *c, arena *a, int64_t agg_id, const char *as_of,
 	json_object_set_new(manifest, "aggregation", agg);
 	json_object_set_new(manifest, "as_of", as_of ? json_string(as_of) : json_null());
 	json_object_set_new(manifest, "files", files);
+	if (out->below_minimum)
+	{
+		json_t	   *bm = json_object();
+
+		json_object_set_new(bm, "size_kw", json_value(X_NUM, PQgetvalue(sz, 0, 0), false));
+		json_object_set_new(bm, "min_size_kw", json_value(X_NUM, PQgetvalue(sz, 0, 1), false));
+		json_object_set_new(bm, "as_of", as_of ? json_string(as_of) : json_null());
+		json_object_set_new(manifest, "below_minimum", bm);
+	}
 	json_object_set_new(manifest, "format", json_string("dermsd-iso-registration-1"));
 	man_text = dump_json(a, manifest);
 	if (json_text == NULL || man_text == NULL)
@@ -377,7 +423,8 @@ fleet_export_aggregation(PGconn *c, arena *a, int64_t agg_id, const char *as_of,
 	}
 	free(csv.p);
 	if (fleet_sql_audit(c, a, actor, "fleet.export", arena_printf(a, "aggregation:%lld", (long long) agg_id),
-						arena_printf(a, "{\"rows\": %d}", n), err) != DERMS_OK ||
+						arena_printf(a, "{\"rows\": %d, \"below_minimum\": %s}", n,
+									 out->below_minimum ? "true" : "false"), err) != DERMS_OK ||
 		fleet_sql_commit(c, a, err) != DERMS_OK)
 		goto fail;
 	out->rows = (size_t) n;

@@ -52,8 +52,11 @@ typedef struct import_kind
 	const import_col *cols;
 	size_t		ncols;
 	row_rule	rule;			/* may be NULL */
-	const char *const *checks;	/* NULL-terminated */
-	const char *apply;
+	const char *const *checks;	/* both modes; NULL-terminated */
+	const char *const *insert_checks;	/* insert mode only; may be NULL */
+	const char *const *upsert_checks;	/* upsert mode only; may be NULL */
+	const char *apply;			/* insert mode */
+	const char *const *upsert_apply;	/* in order; NULL: insert only */
 } import_kind;
 
 typedef struct err_node
@@ -88,8 +91,19 @@ static const char *const feeder_checks[] = {
 	"SELECT line, 'name', format('duplicate feeder \"%s\" (first on line %s)', name, first)"
 	" FROM (SELECT line, name, min(line) OVER (PARTITION BY name) AS first FROM fleet_in) x"
 	" WHERE line > first",
+	NULL
+};
+
+static const char *const feeder_insert_checks[] = {
 	"SELECT i.line, 'name', format('feeder \"%s\" already exists', i.name)"
 	" FROM fleet_in i JOIN feeders f ON f.name = i.name",
+	NULL
+};
+
+static const char *const feeder_upsert[] = {
+	"INSERT INTO feeders (name, hosting_capacity_kw)"
+	" SELECT name, hosting_capacity_kw::float8 FROM fleet_in ORDER BY line"
+	" ON CONFLICT (name) DO UPDATE SET hosting_capacity_kw = EXCLUDED.hosting_capacity_kw",
 	NULL
 };
 
@@ -108,8 +122,29 @@ static const char *const market_checks[] = {
 	"SELECT line, 'name', format('duplicate market \"%s\" (first on line %s)', name, first)"
 	" FROM (SELECT line, name, min(line) OVER (PARTITION BY name) AS first FROM fleet_in) x"
 	" WHERE line > first",
+	NULL
+};
+
+static const char *const market_insert_checks[] = {
 	"SELECT i.line, 'name', format('market \"%s\" already exists', i.name)"
 	" FROM fleet_in i JOIN iso_markets m ON m.name = i.name",
+	NULL
+};
+
+/* a market's kind decides the dual-participation rule of its members */
+static const char *const market_upsert_checks[] = {
+	"SELECT i.line, 'kind', format('market \"%s\" is %s; its kind cannot change', i.name, m.kind)"
+	" FROM fleet_in i JOIN iso_markets m ON m.name = i.name"
+	" WHERE m.kind <> coalesce(i.kind, 'wholesale')",
+	NULL
+};
+
+static const char *const market_upsert[] = {
+	"INSERT INTO iso_markets (name, kind, min_size_kw, allow_dual_participation)"
+	" SELECT name, coalesce(kind, 'wholesale'), coalesce(min_size_kw::float8, 100),"
+	" coalesce(allow_dual_participation::boolean, false) FROM fleet_in ORDER BY line"
+	" ON CONFLICT (name) DO UPDATE SET min_size_kw = EXCLUDED.min_size_kw,"
+	" allow_dual_participation = EXCLUDED.allow_dual_participation",
 	NULL
 };
 
@@ -166,8 +201,6 @@ static const char *const site_checks[] = {
 	"SELECT line, 'meter_id', format('duplicate meter_id \"%s\" (first on line %s)', meter_id, first)"
 	" FROM (SELECT line, meter_id, min(line) OVER (PARTITION BY meter_id) AS first FROM fleet_in) x"
 	" WHERE line > first",
-	"SELECT i.line, 'meter_id', format('meter_id \"%s\" already exists', i.meter_id)"
-	" FROM fleet_in i JOIN sites s ON s.meter_id = i.meter_id",
 	"SELECT i.line, 'tenant', format('unknown aggregator tenant \"%s\"', i.tenant)"
 	" FROM fleet_in i LEFT JOIN tenants t ON t.name = i.tenant AND t.kind = 'aggregator'"
 	" WHERE i.tenant IS NOT NULL AND t.id IS NULL",
@@ -175,6 +208,36 @@ static const char *const site_checks[] = {
 	" FROM fleet_in i LEFT JOIN feeders f ON f.name = i.feeder WHERE f.id IS NULL",
 	"SELECT i.line, 'time_zone', format('unknown time zone \"%s\"', i.time_zone)"
 	" FROM fleet_in i WHERE i.time_zone NOT IN (SELECT name FROM pg_timezone_names)",
+	NULL
+};
+
+static const char *const site_insert_checks[] = {
+	"SELECT i.line, 'meter_id', format('meter_id \"%s\" already exists', i.meter_id)"
+	" FROM fleet_in i JOIN sites s ON s.meter_id = i.meter_id",
+	NULL
+};
+
+/* a site's DERs belong to its tenant */
+static const char *const site_upsert_checks[] = {
+	"SELECT i.line, 'tenant', format('site \"%s\" has DERs of tenant %s',"
+	" i.meter_id, string_agg(DISTINCT coalesce(tn.name, 'none'), ', '))"
+	" FROM fleet_in i JOIN tenants t ON t.name = i.tenant"
+	" JOIN sites s ON s.meter_id = i.meter_id JOIN der_resources r ON r.site_id = s.id"
+	" LEFT JOIN tenants tn ON tn.id = r.tenant_id"
+	" WHERE r.tenant_id IS DISTINCT FROM t.id GROUP BY i.line, i.meter_id",
+	NULL
+};
+
+static const char *const site_upsert[] = {
+	"INSERT INTO sites (meter_id, tenant_id, address, feeder_id, transformer,"
+	" pricing_node, time_zone)"
+	" SELECT i.meter_id, t.id, i.address, f.id, i.transformer, i.pricing_node, i.time_zone"
+	" FROM fleet_in i JOIN feeders f ON f.name = i.feeder"
+	" LEFT JOIN tenants t ON t.name = i.tenant ORDER BY i.line"
+	" ON CONFLICT (meter_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id,"
+	" address = EXCLUDED.address, feeder_id = EXCLUDED.feeder_id,"
+	" transformer = EXCLUDED.transformer, pricing_node = EXCLUDED.pricing_node,"
+	" time_zone = EXCLUDED.time_zone",
 	NULL
 };
 
@@ -214,13 +277,9 @@ static const char *const der_checks[] = {
 	"SELECT line, 'der_id', format('duplicate der_id \"%s\" (first on line %s)', der_id, first)"
 	" FROM (SELECT line, der_id, min(line) OVER (PARTITION BY der_id) AS first FROM fleet_in) x"
 	" WHERE line > first",
-	"SELECT i.line, 'der_id', format('der_id \"%s\" already exists', i.der_id)"
-	" FROM fleet_in i JOIN der_resources r ON r.external_id = i.der_id",
 	"SELECT line, 'lfdi', format('duplicate lfdi %s (first on line %s)', lfdi, first)"
 	" FROM (SELECT line, lfdi, min(line) OVER (PARTITION BY lfdi) AS first FROM fleet_in"
 	" WHERE lfdi IS NOT NULL) x WHERE line > first",
-	"SELECT i.line, 'lfdi', format('lfdi %s is already used by DER \"%s\"', i.lfdi,"
-	" coalesce(r.external_id, r.id::text)) FROM fleet_in i JOIN der_resources r ON r.lfdi = i.lfdi",
 	"SELECT i.line, 'meter_id', format('unknown site meter_id \"%s\"', i.meter_id)"
 	" FROM fleet_in i LEFT JOIN sites s ON s.meter_id = i.meter_id WHERE s.id IS NULL",
 	"SELECT i.line, 'tenant', format('unknown aggregator tenant \"%s\"', i.tenant)"
@@ -229,6 +288,65 @@ static const char *const der_checks[] = {
 	"SELECT i.line, 'tenant', format('site \"%s\" belongs to another tenant', i.meter_id)"
 	" FROM fleet_in i JOIN sites s ON s.meter_id = i.meter_id JOIN tenants t ON t.name = i.tenant"
 	" WHERE s.tenant_id IS NOT NULL AND s.tenant_id <> t.id",
+	NULL
+};
+
+static const char *const der_insert_checks[] = {
+	"SELECT i.line, 'der_id', format('der_id \"%s\" already exists', i.der_id)"
+	" FROM fleet_in i JOIN der_resources r ON r.external_id = i.der_id",
+	"SELECT i.line, 'lfdi', format('lfdi %s is already used by DER \"%s\"', i.lfdi,"
+	" coalesce(r.external_id, r.id::text)) FROM fleet_in i JOIN der_resources r ON r.lfdi = i.lfdi",
+	NULL
+};
+
+static const char *const der_upsert_checks[] = {
+	"SELECT i.line, 'lfdi', format('lfdi %s is already used by DER \"%s\"', i.lfdi,"
+	" coalesce(r.external_id, r.id::text)) FROM fleet_in i JOIN der_resources r ON r.lfdi = i.lfdi"
+	" WHERE r.external_id IS DISTINCT FROM i.der_id",
+	/* moving a DER to another tenant while enrolled with its old one */
+	"SELECT DISTINCT ON (i.line) i.line, 'tenant', format('DER \"%s\" is enrolled in aggregation"
+	" \"%s\" of another tenant from %s; end that enrollment first', i.der_id, g.name,"
+	" m.effective_from) FROM fleet_in i JOIN der_resources r ON r.external_id = i.der_id"
+	" JOIN sites s ON s.meter_id = i.meter_id LEFT JOIN tenants t ON t.name = i.tenant"
+	" JOIN aggregation_members m ON m.der_id = r.id JOIN aggregations g ON g.id = m.aggregation_id"
+	" WHERE g.tenant_id IS DISTINCT FROM coalesce(t.id, s.tenant_id)"
+	" AND (m.effective_to IS NULL OR m.effective_to > now()) ORDER BY i.line, m.effective_from",
+	NULL
+};
+
+/* the DER columns from the file, shared by both modes */
+#define DER_SELECT \
+	" SELECT i.der_id, s.id, coalesce(t.id, s.tenant_id), i.kind," \
+	" i.nameplate_kw::float8 * 1000, i.nameplate_kva::float8 * 1000," \
+	" i.energy_kwh::float8 * 1000, i.max_charge_kw::float8 * 1000," \
+	" i.max_discharge_kw::float8 * 1000, i.charge_efficiency::float8," \
+	" i.discharge_efficiency::float8, i.inverter_make, i.inverter_model, i.lfdi," \
+	" i.ven_name, i.resource_name, i.interconnection_status," \
+	" i.interconnection_date::date, i.export_cap_kw::float8" \
+	" FROM fleet_in i JOIN sites s ON s.meter_id = i.meter_id" \
+	" LEFT JOIN tenants t ON t.name = i.tenant ORDER BY i.line"
+#define DER_INSERT \
+	"INSERT INTO der_resources (external_id, site_id, tenant_id, kind, rated_w, rated_va," \
+	" rated_wh, max_charge_w, max_discharge_w, charge_efficiency, discharge_efficiency," \
+	" inverter_make, inverter_model, lfdi, ven_name, resource_name," \
+	" interconnection_status, interconnection_date, export_cap_kw)" DER_SELECT
+
+/* an SFDI set at registration belongs to the old LFDI */
+static const char *const der_upsert[] = {
+	DER_INSERT
+	" ON CONFLICT (external_id) DO UPDATE SET site_id = EXCLUDED.site_id,"
+	" tenant_id = EXCLUDED.tenant_id, kind = EXCLUDED.kind, rated_w = EXCLUDED.rated_w,"
+	" rated_va = EXCLUDED.rated_va, rated_wh = EXCLUDED.rated_wh,"
+	" max_charge_w = EXCLUDED.max_charge_w, max_discharge_w = EXCLUDED.max_discharge_w,"
+	" charge_efficiency = EXCLUDED.charge_efficiency,"
+	" discharge_efficiency = EXCLUDED.discharge_efficiency,"
+	" inverter_make = EXCLUDED.inverter_make, inverter_model = EXCLUDED.inverter_model,"
+	" sfdi = CASE WHEN der_resources.lfdi IS NOT DISTINCT FROM EXCLUDED.lfdi"
+	"  THEN der_resources.sfdi END, lfdi = EXCLUDED.lfdi,"
+	" ven_name = EXCLUDED.ven_name, resource_name = EXCLUDED.resource_name,"
+	" interconnection_status = EXCLUDED.interconnection_status,"
+	" interconnection_date = EXCLUDED.interconnection_date,"
+	" export_cap_kw = EXCLUDED.export_cap_kw",
 	NULL
 };
 
@@ -272,6 +390,10 @@ static const char *const enr_checks[] = {
 	" lag(line) OVER w AS prev, max(coalesce(t, 'infinity')) OVER (w ROWS BETWEEN"
 	" UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end FROM (" ENR_RESOLVED ") x"
 	" WINDOW w AS (PARTITION BY der, market ORDER BY f, line)) y WHERE prev_end > f",
+	NULL
+};
+
+static const char *const enr_insert_checks[] = {
 	"SELECT x.line, 'der_id', format('DER \"%s\" is already in aggregation %s of that market"
 	" from %s', x.ext, m.aggregation_id, m.effective_from) FROM (" ENR_RESOLVED ") x"
 	" JOIN aggregation_members m ON m.der_id = x.der AND m.iso_market_id = x.market"
@@ -279,45 +401,85 @@ static const char *const enr_checks[] = {
 	NULL
 };
 
+/*
+ * Upsert: x the records, nx those that are new periods (no row with the
+ * same DER, aggregation and start), adj the existing rows of those DERs
+ * with the end they will have: their own, the one the file gives an open
+ * row, or the start of the DER's next new period in that market.
+ */
+#define ENR_UPSERT_CTE \
+	"WITH x AS (" ENR_RESOLVED ")," \
+	" nx AS (SELECT x.* FROM x WHERE NOT EXISTS (SELECT 1 FROM aggregation_members m" \
+	"  WHERE m.der_id = x.der AND m.aggregation_id = x.agg AND m.effective_from = x.f))," \
+	" mx AS (SELECT m.aggregation_id, m.der_id, m.effective_from, m.effective_to," \
+	"  m.iso_market_id, s.line AS sline, s.t AS st FROM aggregation_members m" \
+	"  LEFT JOIN x s ON s.der = m.der_id AND s.agg = m.aggregation_id AND s.f = m.effective_from" \
+	"  WHERE m.der_id IN (SELECT der FROM x))," \
+	" closing AS (SELECT mx.der_id, mx.aggregation_id, mx.effective_from, min(n.f) AS at" \
+	"  FROM mx JOIN nx n ON n.der = mx.der_id AND n.market = mx.iso_market_id" \
+	"  AND n.f > mx.effective_from WHERE mx.effective_to IS NULL AND mx.sline IS NULL" \
+	"  GROUP BY 1, 2, 3)," \
+	" adj AS (SELECT mx.*, CASE WHEN mx.effective_to IS NOT NULL THEN mx.effective_to" \
+	"  WHEN mx.sline IS NOT NULL THEN mx.st ELSE c.at END AS new_to FROM mx" \
+	"  LEFT JOIN closing c USING (der_id, aggregation_id, effective_from))"
+
+static const char *const enr_upsert_checks[] = {
+	"SELECT x.line, 'effective_to', format('the enrollment of DER \"%s\" in this aggregation"
+	" from %s already ends at %s; history is never rewritten', x.ext, m.effective_from,"
+	" m.effective_to) FROM (" ENR_RESOLVED ") x JOIN aggregation_members m"
+	" ON m.der_id = x.der AND m.aggregation_id = x.agg AND m.effective_from = x.f"
+	" WHERE m.effective_to IS NOT NULL AND m.effective_to IS DISTINCT FROM x.t",
+	ENR_UPSERT_CTE
+	" SELECT n.line, 'der_id', format('DER \"%s\" is already in aggregation %s of that market"
+	" from %s', n.ext, a.aggregation_id, a.effective_from) FROM nx n JOIN adj a"
+	" ON a.der_id = n.der AND a.iso_market_id = n.market"
+	" AND tstzrange(a.effective_from, a.new_to, '[)') && tstzrange(n.f, n.t, '[)')",
+	NULL
+};
+
+static const char *const enr_upsert[] = {
+	ENR_UPSERT_CTE
+	" UPDATE aggregation_members m SET effective_to = a.new_to FROM adj a"
+	" WHERE m.der_id = a.der_id AND m.aggregation_id = a.aggregation_id"
+	" AND m.effective_from = a.effective_from AND m.effective_to IS NULL"
+	" AND a.new_to IS NOT NULL",
+	"INSERT INTO aggregation_members (aggregation_id, der_id, effective_from,"
+	" effective_to, iso_market_id)"
+	" SELECT agg, der, f, t, market FROM (" ENR_RESOLVED ") x WHERE NOT EXISTS ("
+	" SELECT 1 FROM aggregation_members m WHERE m.der_id = x.der"
+	" AND m.aggregation_id = x.agg AND m.effective_from = x.f) ORDER BY line",
+	NULL
+};
+
 static const import_kind kinds[] = {
-	{"feeders", feeder_cols, 2, NULL, feeder_checks,
+	{"feeders", feeder_cols, 2, NULL, feeder_checks, feeder_insert_checks, NULL,
 		"INSERT INTO feeders (name, hosting_capacity_kw)"
-		" SELECT name, hosting_capacity_kw::float8 FROM fleet_in ORDER BY line"},
-	{"markets", market_cols, 4, market_rule, market_checks,
+		" SELECT name, hosting_capacity_kw::float8 FROM fleet_in ORDER BY line", feeder_upsert},
+	{"markets", market_cols, 4, market_rule, market_checks, market_insert_checks,
+		market_upsert_checks,
 		"INSERT INTO iso_markets (name, kind, min_size_kw, allow_dual_participation)"
 		" SELECT name, coalesce(kind, 'wholesale'), coalesce(min_size_kw::float8, 100),"
-		" coalesce(allow_dual_participation::boolean, false) FROM fleet_in ORDER BY line"},
-	{"aggregations", agg_cols, 8, NULL, agg_checks,
+		" coalesce(allow_dual_participation::boolean, false) FROM fleet_in ORDER BY line",
+	market_upsert},
+	{"aggregations", agg_cols, 8, NULL, agg_checks, NULL, NULL,
 		"INSERT INTO aggregations (tenant_id, name, iso_market_id, iso_resource_id,"
 		" pricing_node, min_size_kw, effective_from, effective_to)"
 		" SELECT t.id, i.name, m.id, i.iso_resource_id, i.pricing_node, i.min_size_kw::float8,"
 		" i.effective_from::timestamptz, i.effective_to::timestamptz"
 		" FROM fleet_in i JOIN tenants t ON t.name = i.tenant"
-		" JOIN iso_markets m ON m.name = i.market ORDER BY i.line"},
-	{"sites", site_cols, 7, NULL, site_checks,
+		" JOIN iso_markets m ON m.name = i.market ORDER BY i.line", NULL},
+	{"sites", site_cols, 7, NULL, site_checks, site_insert_checks, site_upsert_checks,
 		"INSERT INTO sites (meter_id, tenant_id, address, feeder_id, transformer,"
 		" pricing_node, time_zone)"
 		" SELECT i.meter_id, t.id, i.address, f.id, i.transformer, i.pricing_node, i.time_zone"
 		" FROM fleet_in i JOIN feeders f ON f.name = i.feeder"
-		" LEFT JOIN tenants t ON t.name = i.tenant ORDER BY i.line"},
-	{"ders", der_cols, 19, der_rule, der_checks,
-		"INSERT INTO der_resources (external_id, site_id, tenant_id, kind, rated_w, rated_va,"
-		" rated_wh, max_charge_w, max_discharge_w, charge_efficiency, discharge_efficiency,"
-		" inverter_make, inverter_model, lfdi, ven_name, resource_name,"
-		" interconnection_status, interconnection_date, export_cap_kw)"
-		" SELECT i.der_id, s.id, coalesce(t.id, s.tenant_id), i.kind,"
-		" i.nameplate_kw::float8 * 1000, i.nameplate_kva::float8 * 1000,"
-		" i.energy_kwh::float8 * 1000, i.max_charge_kw::float8 * 1000,"
-		" i.max_discharge_kw::float8 * 1000, i.charge_efficiency::float8,"
-		" i.discharge_efficiency::float8, i.inverter_make, i.inverter_model, i.lfdi,"
-		" i.ven_name, i.resource_name, i.interconnection_status,"
-		" i.interconnection_date::date, i.export_cap_kw::float8"
-		" FROM fleet_in i JOIN sites s ON s.meter_id = i.meter_id"
-		" LEFT JOIN tenants t ON t.name = i.tenant ORDER BY i.line"},
-	{"enrollments", enr_cols, 5, NULL, enr_checks,
+		" LEFT JOIN tenants t ON t.name = i.tenant ORDER BY i.line", site_upsert},
+	{"ders", der_cols, 19, der_rule, der_checks, der_insert_checks, der_upsert_checks,
+		DER_INSERT, der_upsert},
+	{"enrollments", enr_cols, 5, NULL, enr_checks, enr_insert_checks, enr_upsert_checks,
 		"INSERT INTO aggregation_members (aggregation_id, der_id, effective_from,"
 		" effective_to, iso_market_id)"
-		" SELECT agg, der, f, t, market FROM (" ENR_RESOLVED ") x ORDER BY line"},
+		" SELECT agg, der, f, t, market FROM (" ENR_RESOLVED ") x ORDER BY line", enr_upsert},
 };
 
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -722,13 +884,43 @@ load_records(PGconn *c, import_ctx *x, const char *data, size_t len,
 	return rc;
 }
 
+bool
+fleet_import_parse_mode(const char *s, fleet_import_mode *out)
+{
+	if (s && strcmp(s, "insert") == 0)
+		*out = FLEET_IMPORT_INSERT;
+	else if (s && strcmp(s, "upsert") == 0)
+		*out = FLEET_IMPORT_UPSERT;
+	else
+		return false;
+	return true;
+}
+
+/* Run the checks of list (may be NULL), collecting their errors. */
+static derms_rc
+run_checks(PGconn *c, import_ctx *x, const char *const *list, derms_err *err)
+{
+	PGresult   *r;
+
+	for (const char *const *q = list; q && *q; q++)
+	{
+		if ((r = fleet_sql_exec(c, x->a, *q, 0, NULL, NULL, err)) == NULL)
+			return err->code;
+		for (int i = 0; i < PQntuples(r); i++)
+			add_error(x, strtol(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
+					  PQgetvalue(r, i, 2));
+	}
+	return DERMS_OK;
+}
+
 derms_rc
-fleet_import(PGconn *c, arena *a, const char *kind, const char *data, size_t len,
-			 const char *actor, const char *source, fleet_import_result *res,
-			 derms_err *err)
+fleet_import(PGconn *c, arena *a, const char *kind, fleet_import_mode mode,
+			 const char *data, size_t len, const char *actor, const char *source,
+			 fleet_import_result *res, derms_err *err)
 {
 	import_ctx	x;
 	PGresult   *r;
+	bool		upsert = mode == FLEET_IMPORT_UPSERT;
 
 	assert(res != NULL && actor != NULL);
 	memset(res, 0, sizeof(*res));
@@ -739,19 +931,18 @@ fleet_import(PGconn *c, arena *a, const char *kind, const char *data, size_t len
 		return derms_err_set(err, DERMS_EINVAL,
 							 "unknown import kind \"%s\": use feeders, markets, aggregations, sites, ders or enrollments",
 							 kind);
+	if (upsert && x.k->upsert_apply == NULL)
+		return derms_err_set(err, DERMS_EINVAL,
+							 "mode: %s can only be inserted (upsert covers feeders, markets, sites, ders and enrollments)",
+							 kind);
 	if (fleet_sql_begin(c, a, err) != DERMS_OK)
 		return err->code;
 	if (create_temp(c, a, x.k, err) != DERMS_OK ||
 		load_records(c, &x, data, len, res, err) != DERMS_OK)
 		goto fail;
-	for (const char *const *q = x.k->checks; *q; q++)
-	{
-		if ((r = fleet_sql_exec(c, a, *q, 0, NULL, NULL, err)) == NULL)
-			goto fail;
-		for (int i = 0; i < PQntuples(r); i++)
-			add_error(&x, strtol(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
-					  PQgetvalue(r, i, 2));
-	}
+	if (run_checks(c, &x, x.k->checks, err) != DERMS_OK ||
+		run_checks(c, &x, upsert ? x.k->upsert_checks : x.k->insert_checks, err) != DERMS_OK)
+		goto fail;
 	if (x.n > 0)
 	{
 		fleet_sql_rollback(c);
@@ -759,14 +950,19 @@ fleet_import(PGconn *c, arena *a, const char *kind, const char *data, size_t len
 		return derms_err_set(err, DERMS_EINVAL, "%zu bad record%s in %s; nothing imported",
 							 x.n, x.n == 1 ? "" : "s", source ? source : kind);
 	}
-	if (fleet_sql_exec(c, a, x.k->apply, 0, NULL, NULL, err) == NULL)
+	if (!upsert && fleet_sql_exec(c, a, x.k->apply, 0, NULL, NULL, err) == NULL)
 		goto fail;
+	for (const char *const *q = x.k->upsert_apply; upsert && *q; q++)
+		if (fleet_sql_exec(c, a, *q, 0, NULL, NULL, err) == NULL)
+			goto fail;
 	{
-		const char *p[2] = {source ? source : "-", fleet_sql_i64(a, (int64_t) res->rows)};
+		const char *p[3] = {source ? source : "-", fleet_sql_i64(a, (int64_t) res->rows),
+		upsert ? "upsert" : "insert"};
 
 		if ((r = fleet_sql_exec(c, a,
-								"SELECT jsonb_build_object('source', $1::text, 'rows', $2::bigint)::text",
-								2, p, NULL, err)) == NULL ||
+								"SELECT jsonb_build_object('source', $1::text, 'rows', $2::bigint,"
+								" 'mode', $3::text)::text",
+								3, p, NULL, err)) == NULL ||
 			fleet_sql_audit(c, a, actor, arena_printf(a, "fleet.import.%s", kind), kind,
 							PQgetvalue(r, 0, 0), err) != DERMS_OK)
 			goto fail;

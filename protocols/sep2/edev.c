@@ -6,9 +6,16 @@
  * NOTES
  *	  Runs in sep2 workers; memory comes from the request arena.
  *	  Visibility: a device certificate sees only the EndDevice whose LFDI
- *	  is its own; an aggregator sees the devices of its tenant; an operator
- *	  sees all.  Anything else answers 404, exactly like a URL that does not
- *	  exist, so ids reveal nothing.
+ *	  is its own; an aggregator sees the devices its tenant registered and
+ *	  those whose LFDI is a DER enrolled, at this instant, in one of its
+ *	  aggregations (fleet_enrolled_lfdis(), schema/0008_fleet_history.sql),
+ *	  so approval shows a device and the end of its enrollment hides it at
+ *	  the effective time; an operator sees all.  Anything else answers
+ *	  404, exactly like a URL that does not exist, so ids reveal nothing.
+ *	  One EndDevice (the hot path) is checked with a correlated EXISTS
+ *	  that runs as index lookups from its LFDI; the list starts from the
+ *	  tenant's devices and aggregations (both indexed), never a scan of
+ *	  end_devices.
  *	  Registration (POST) is idempotent: posting the same device again
  *	  answers 201 with the same Location, so a client that lost the first
  *	  answer can retry.  The lFDI and sFDI must agree (the sFDI is derived
@@ -28,9 +35,23 @@
 
 #define SEP2_CT "application/sep+xml"
 
-/* The WHERE clause and its one parameter for what the caller may see. */
+/* An aggregator ($1) sees one EndDevice row of end_devices: */
+#define AGGREGATOR_SEES_ONE \
+	"(tenant_id = $1 OR EXISTS (SELECT 1 FROM fleet_enrolled_lfdis($1, now()) x" \
+	" WHERE x.lfdi = end_devices.lfdi))"
+
+/* An aggregator ($1) sees these EndDevice ids: */
+#define AGGREGATOR_SEES_LIST \
+	"id IN (SELECT o.id FROM end_devices o WHERE o.tenant_id = $1" \
+	" UNION SELECT e.id FROM fleet_enrolled_lfdis($1, now()) x" \
+	" JOIN end_devices e ON e.lfdi = x.lfdi)"
+
+/*
+ * The WHERE clause and its one parameter for what the caller may see;
+ * one: the clause for a query by id, else the one for the list.
+ */
 static const char *
-visible(http_request *req, const char **param)
+visible(http_request *req, bool one, const char **param)
 {
 	switch (req->who.role)
 	{
@@ -39,7 +60,7 @@ visible(http_request *req, const char **param)
 			return "lfdi = $1";
 		case HTTP_ROLE_AGGREGATOR:
 			*param = arena_printf(req->arena, "%" PRId64, req->who.tenant_id);
-			return "tenant_id = $1";
+			return one ? AGGREGATOR_SEES_ONE : AGGREGATOR_SEES_LIST;
 		default:
 			*param = "";
 			return "$1 = $1";
@@ -117,7 +138,7 @@ sep2_edev_list_get(http_request *req)
 	sep2_page	pg;
 	derms_err	err;
 	const char *param;
-	const char *where = visible(req, &param);
+	const char *where = visible(req, false, &param);
 	char	   *sql;
 	char		off[16], lim[16];
 	const char *params[3];
@@ -162,7 +183,7 @@ PGresult *
 sep2_edev_fetch(http_request *req, const char *edev_id, int *status)
 {
 	const char *params[2];
-	const char *where = visible(req, &params[0]);
+	const char *where = visible(req, true, &params[0]);
 
 	params[1] = edev_id;
 	return sep2_fetch_one(req, edev_id,

@@ -7,10 +7,12 @@
  * NOTES
  *	  Runs in sep2 workers; memory comes from the request arena.
  *	  Who may do what: a device mirrors only its own meters (deviceLFDI must
- *	  be its certificate's); an aggregator mirrors devices registered to its
- *	  tenant; an operator any.  A mirror belongs to the tenant of the device
- *	  it mirrors.  A device sees the mirrors it posted or that name it, an
- *	  aggregator its tenant's, an operator all; anything else is 404.
+ *	  be its certificate's); an aggregator mirrors the devices it sees
+ *	  (registered to its tenant, or enrolled now in one of its aggregations:
+ *	  see edev.c); an operator any.  A mirror belongs to the tenant of the
+ *	  device it mirrors.  A device sees the mirrors it posted or that name
+ *	  it, an aggregator its tenant's and those of the devices enrolled now
+ *	  in its aggregations, an operator all; anything else is 404.
  *	  Ingest is idempotent: a MirrorUsagePoint is found again by its mRID, a
  *	  MirrorMeterReading by (mirror, mRID), a reading by (meter reading,
  *	  interval start), so a client that lost an acknowledgement can post
@@ -136,8 +138,17 @@ arena_json(http_request *req)
 
 /* ---- visibility ---- */
 
+/* An aggregator ($1) sees mirror m (one) or these mirror ids (list). */
+#define AGGREGATOR_SEES_ONE \
+	"(m.tenant_id = $1 OR EXISTS (SELECT 1 FROM fleet_enrolled_lfdis($1, now()) x" \
+	" WHERE x.lfdi = m.device_lfdi))"
+#define AGGREGATOR_SEES_LIST \
+	"m.id IN (SELECT o.id FROM mirror_usage_points o WHERE o.tenant_id = $1" \
+	" UNION SELECT u.id FROM fleet_enrolled_lfdis($1, now()) x" \
+	" JOIN mirror_usage_points u ON u.device_lfdi = x.lfdi)"
+
 static const char *
-visible(http_request *req, const char **param)
+visible(http_request *req, bool one, const char **param)
 {
 	switch (req->who.role)
 	{
@@ -146,7 +157,7 @@ visible(http_request *req, const char **param)
 			return "(m.posted_by = $1 OR m.device_lfdi = $1)";
 		case HTTP_ROLE_AGGREGATOR:
 			*param = arena_printf(req->arena, "%" PRId64, req->who.tenant_id);
-			return "m.tenant_id = $1";
+			return one ? AGGREGATOR_SEES_ONE : AGGREGATOR_SEES_LIST;
 		default:
 			*param = "";
 			return "$1 = $1";
@@ -484,7 +495,7 @@ sep2_mup_list_get(http_request *req)
 	sep2_page	pg;
 	derms_err	err;
 	const char *params[3];
-	const char *where = visible(req, &params[0]);
+	const char *where = visible(req, false, &params[0]);
 	PGresult   *count, *rows;
 	sep2_xw    *w;
 
@@ -520,7 +531,7 @@ static PGresult *
 mup_or_answer(http_request *req, int *status)
 {
 	const char *params[2];
-	const char *where = visible(req, &params[0]);
+	const char *where = visible(req, true, &params[0]);
 
 	params[1] = req->params[0];
 	return sep2_fetch_one(req, req->params[0],
@@ -585,7 +596,9 @@ sep2_mup_list_post(http_request *req)
 		const char *p2[2] = {lfdi, params[3]};
 
 		r = db_exec(req->db, req->arena,
-					"SELECT 1 FROM end_devices WHERE lfdi = $1 AND tenant_id = $2",
+					"SELECT 1 FROM end_devices e WHERE e.lfdi = $1 AND (e.tenant_id = $2"
+					" OR EXISTS (SELECT 1 FROM fleet_enrolled_lfdis($2, now()) x"
+					"  WHERE x.lfdi = e.lfdi))",
 					2, p2, NULL, &err);
 		if (r == NULL)
 			return http_db_error(req, NULL, &err);

@@ -5,7 +5,7 @@
 # database, `dermsctl import` of feeders, markets and aggregations
 # (untimed) and of sites, DERs and enrollments (timed, wall clock).
 # Prints the median of the three runs per kind and for the total.
-# Target (issue 7): total <= 60 s.  FLEET_BENCH_SITES scales it down.
+# Target: total <= 60 s.  FLEET_BENCH_SITES scales it down.
 set -euo pipefail
 : "${ROOT:?}" "${BUILD:?}"
 sites=${FLEET_BENCH_SITES:-100000}

@@ -136,7 +136,7 @@ fleet_fx_import_sample(PGconn *c)
 		data = malloc((size_t) len + 1);
 		ck_assert((long) fread(data, 1, (size_t) len, f) == len);
 		fclose(f);
-		rc = fleet_import(c, a, kinds[i], data, (size_t) len, "test", path, &res, &err);
+		rc = fleet_import(c, a, kinds[i], FLEET_IMPORT_INSERT, data, (size_t) len, "test", path, &res, &err);
 		ck_assert_msg(rc == DERMS_OK, "import %s: %s (%zu errors, first: %ld %s %s)", path,
 					  err.msg, res.nerrors, res.nerrors ? res.errors[0].line : 0,
 					  res.nerrors ? res.errors[0].field : "", res.nerrors ? res.errors[0].reason : "");

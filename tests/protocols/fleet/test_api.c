@@ -153,7 +153,7 @@ START_TEST(test_lifecycle_and_isolation)
 			 " \"effective_from\": \"2024-02-01T00:00:00Z\"}", d1, a1);
 	ck_assert_int_eq(call("POST", "/fleet/v1/enrollment-requests", "aggregator-demo", body, &j), 201);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "requested");
-	ck_assert_int_eq(json_array_size(json_object_get(j, "findings")), 5);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "findings")), 6);
 	req = json_integer_value(json_object_get(j, "id"));
 	json_decref(j);
 
@@ -213,6 +213,45 @@ START_TEST(test_lifecycle_and_isolation)
 	expect_problem("POST", "/fleet/v1/enrollment-requests/99999/approve", "operator-demo", "{}", 404,
 				   "no enrollment request");
 
+	/* withdrawal: decided requests are 409 with the reason */
+	snprintf(path, sizeof(path), "/fleet/v1/enrollment-requests/%lld/withdraw", req3);
+	expect_problem("POST", path, "aggregator-demo", "{}", 409, "already rejected");
+	snprintf(path, sizeof(path), "/fleet/v1/enrollment-requests/%lld/withdraw", req);
+	expect_problem("POST", path, "aggregator-demo", "{}", 409, "is approved");
+	{
+		long long	d4 = db_id("SELECT id FROM der_resources WHERE external_id = 'D4'");
+		long long	w;
+
+		snprintf(body, sizeof(body), "{\"der_id\": %lld, \"aggregation_id\": %lld, \"feeder\": \"F1\","
+				 " \"effective_from\": \"2024-02-01T00:00:00Z\"}", d4, a1);
+		ck_assert_int_eq(call("POST", "/fleet/v1/enrollment-requests", "aggregator-demo", body, &j), 201);
+		w = json_integer_value(json_object_get(j, "id"));
+		json_decref(j);
+		snprintf(path, sizeof(path), "/fleet/v1/enrollment-requests/%lld/withdraw", w);
+		expect_problem("POST", path, "aggregator-two", "{}", 404, "no enrollment request");
+		ck_assert_int_eq(call("POST", path, "operator-demo", "{}", NULL), 404);	/* not its role */
+		expect_problem("POST", path, "aggregator-demo", "{\"reason\": 5}", 400, "reason");
+		ck_assert_int_eq(call("POST", path, "aggregator-demo", "{\"reason\": \"not yet installed\"}", &j),
+						 200);
+		ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "withdrawn");
+		ck_assert_str_eq(json_string_value(json_object_get(j, "reason")), "not yet installed");
+		json_decref(j);
+		expect_problem("POST", path, "aggregator-demo", "{}", 409, "already withdrawn");
+	}
+	/* removal of the approved enrollment: bad input first */
+	snprintf(path, sizeof(path), "/fleet/v1/enrollment-requests/%lld/remove", req);
+	expect_problem("POST", path, "aggregator-demo", "{}", 400, "effective_to: is required");
+	expect_problem("POST", path, "aggregator-demo", "{\"effective_to\": 5}", 400, "effective_to");
+	expect_problem("POST", path, "aggregator-demo", "{\"effective_to\": \"2024-05-01\"}", 400,
+				   "effective_to");
+	expect_problem("POST", path, "aggregator-demo", "{\"effective_to\": \"2024-05-01T00:00:00Z\"}", 400,
+				   "in the past");
+	expect_problem("POST", path, "aggregator-two", "{\"effective_to\": \"2999-01-01T00:00:00Z\"}", 404,
+				   "no enrollment request");
+	snprintf(path, sizeof(path), "/fleet/v1/enrollment-requests/%lld/remove", req3);
+	expect_problem("POST", path, "aggregator-demo", "{\"effective_to\": \"2999-01-01T00:00:00Z\"}", 409,
+				   "only an approved enrollment");
+
 	/* visible to agg1 from its effective time, never to agg2 */
 	ck_assert_int_eq(list_size("/fleet/v1/enrollments?as_of=2024-01-15T00:00:00Z", "aggregator-demo",
 							   "enrollments"), 1);
@@ -229,6 +268,10 @@ START_TEST(test_lifecycle_and_isolation)
 							   "enrollments"), 2);
 	ck_assert_int_eq(list_size("/fleet/v1/enrollments?as_of=2024-05-01T00:00:00Z", "aggregator-demo",
 							   "enrollments"), 1);
+	/* its end is set: the aggregator cannot set another */
+	snprintf(path, sizeof(path), "/fleet/v1/enrollment-requests/%lld/remove", req);
+	expect_problem("POST", path, "aggregator-demo", "{\"effective_to\": \"2999-01-01T00:00:00Z\"}", 409,
+				   "already ends at 2024-05-01T00:00:00Z");
 	it_cleanup(&srv);
 }
 END_TEST

@@ -1,8 +1,10 @@
 /*
  * tests/protocols/fleet/test_enroll.c
  *	  Tests for protocols/fleet/enroll.c, checks.c and query.c: the
- *	  enrollment lifecycle, the automatic checks, conflicts, history as of
- *	  past dates, immutability of history, and row-level security.
+ *	  enrollment lifecycle, the automatic checks (min_size warns without
+ *	  blocking), withdrawal and removal with their state transitions,
+ *	  conflicts, history as of past dates, immutability of history, and
+ *	  row-level security.
  *
  * NOTES
  *	  Each test gets a fresh database with the sample fleet of
@@ -99,7 +101,10 @@ START_TEST(test_lifecycle)
 	ck_assert_msg(request(agg1, "D1", "A1", "F1", "2024-02-01T00:00:00Z", NULL, &out, &err) == DERMS_OK,
 				  "%s", err.msg);
 	ck_assert_str_eq(out.failed, "");
+	/* 10 kW + D2's 7.5 kW against CAISO's 100 kW: a warning only */
+	ck_assert_str_eq(out.warnings, "min_size");
 	ck_assert_ptr_nonnull(strstr(out.findings_json, "\"hosting_capacity\""));
+	ck_assert_ptr_nonnull(strstr(out.findings_json, "17.500 kW"));
 	id = out.id;
 
 	/* agg1 sees its request, agg2 does not */
@@ -146,6 +151,7 @@ START_TEST(test_checks_fail)
 	/* D3: feeder F2 (20 kW), 30 kW, node B */
 	ck_assert_int_eq(request(agg1, "D3", "A1", "F1", "2024-02-01T00:00:00Z", NULL, &out, &err), DERMS_OK);
 	ck_assert_str_eq(out.failed, "feeder,hosting_capacity,pricing_node");
+	ck_assert_str_eq(out.warnings, "min_size");
 	ck_assert_int_eq(fleet_enroll_approve(conn, ar, out.id, "op", &out, &err), DERMS_EPERM);
 	ck_assert_ptr_nonnull(strstr(err.msg, "fails checks: feeder,hosting_capacity,pricing_node"));
 	ck_assert_int_eq(fleet_enroll_reject(conn, ar, out.id, "", "op", &err), DERMS_EINVAL);
@@ -314,6 +320,112 @@ START_TEST(test_rls)
 }
 END_TEST
 
+START_TEST(test_min_size)
+{
+	fleet_enroll_out out;
+	derms_err	err;
+
+	SETUP();
+	/* the market's minimum, then the aggregation's own, decide */
+	free(fleet_fx_sql(conn, "UPDATE iso_markets SET min_size_kw = 17.5 WHERE name = 'CAISO'"));
+	ck_assert_int_eq(request(agg1, "D1", "A1", "F1", "2024-02-01T00:00:00Z", NULL, &out, &err), DERMS_OK);
+	ck_assert_str_eq(out.warnings, "");
+	ck_assert_int_eq(fleet_enroll_withdraw(conn, ar, agg1, out.id, NULL, "agg", &err), DERMS_OK);
+	free(fleet_fx_sql(conn, "UPDATE aggregations SET min_size_kw = 17.501 WHERE name = 'A1'"));
+	ck_assert_int_eq(request(agg1, "D1", "A1", "F1", "2024-02-01T00:00:00Z", NULL, &out, &err), DERMS_OK);
+	ck_assert_str_eq(out.warnings, "min_size");
+	ck_assert_str_eq(out.failed, "");
+	ck_assert_ptr_nonnull(strstr(out.findings_json, "against its minimum of 17.501 kW"));
+	/* it does not block approval */
+	ck_assert_msg(fleet_enroll_approve(conn, ar, out.id, "op", &out, &err) == DERMS_OK, "%s", err.msg);
+	ck_assert_str_eq(out.warnings, "min_size");
+	done();
+}
+END_TEST
+
+/* status of request id */
+static char *
+status_of(int64_t id)
+{
+	char		sql[128];
+	char	   *v;
+	char	   *s;
+
+	snprintf(sql, sizeof(sql), "SELECT status FROM enrollment_requests WHERE id = %lld", (long long) id);
+	v = fleet_fx_sql(conn, sql);
+	s = arena_strdup(ar, v);
+	free(v);
+	return s;
+}
+
+START_TEST(test_withdraw_and_remove)
+{
+	fleet_enroll_out out;
+	derms_err	err;
+	int64_t		pending,
+				approved,
+				rejected;
+
+	SETUP();
+	/* withdraw a pending request: only its own aggregator, only once */
+	ck_assert_int_eq(request(agg1, "D1", "A1", "F1", "2024-02-01T00:00:00Z", NULL, &out, &err), DERMS_OK);
+	pending = out.id;
+	ck_assert_int_eq(fleet_enroll_withdraw(conn, ar, agg2, pending, NULL, "agg2", &err), DERMS_ENOTFOUND);
+	ck_assert_msg(strncmp(err.msg, "id: no enrollment request", 25) == 0, "%s", err.msg);
+	ck_assert_str_eq(status_of(pending), "requested");
+	ck_assert_int_eq(fleet_enroll_withdraw(conn, ar, agg1, pending, "changed plans", "agg1", &err), DERMS_OK);
+	ck_assert_str_eq(status_of(pending), "withdrawn");
+	ck_assert_int_eq(fleet_enroll_withdraw(conn, ar, agg1, pending, NULL, "agg1", &err), DERMS_EEXIST);
+	ck_assert_ptr_nonnull(strstr(err.msg, "already withdrawn"));
+	ck_assert_int_eq(fleet_enroll_approve(conn, ar, pending, "op", &out, &err), DERMS_EEXIST);
+	ck_assert_int_eq(fleet_enroll_withdraw(conn, ar, agg1, 99999, NULL, "agg1", &err), DERMS_ENOTFOUND);
+
+	/* an approved request cannot be withdrawn; its enrollment is removed */
+	ck_assert_int_eq(request(agg1, "D1", "A1", "F1", "2024-02-01T00:00:00Z", NULL, &out, &err), DERMS_OK);
+	approved = out.id;
+	ck_assert_int_eq(fleet_enroll_end_request(conn, ar, agg1, approved, "2999-01-01T00:00:00Z", "agg1", &err),
+					 DERMS_EEXIST);
+	ck_assert_ptr_nonnull(strstr(err.msg, "only an approved enrollment"));
+	ck_assert_int_eq(fleet_enroll_approve(conn, ar, approved, "op", &out, &err), DERMS_OK);
+	ck_assert_int_eq(fleet_enroll_withdraw(conn, ar, agg1, approved, NULL, "agg1", &err), DERMS_EEXIST);
+	ck_assert_msg(strstr(err.msg, "is approved") && strstr(err.msg, "removal"), "%s", err.msg);
+	ck_assert_str_eq(status_of(approved), "approved");
+
+	/* a rejected one cannot be withdrawn either */
+	ck_assert_int_eq(request(agg1, "D3", "A1", "F2", "2024-02-01T00:00:00Z", NULL, &out, &err), DERMS_OK);
+	rejected = out.id;
+	ck_assert_int_eq(fleet_enroll_reject(conn, ar, rejected, "node", "op", &err), DERMS_OK);
+	ck_assert_int_eq(fleet_enroll_withdraw(conn, ar, agg1, rejected, NULL, "agg1", &err), DERMS_EEXIST);
+	ck_assert_ptr_nonnull(strstr(err.msg, "already rejected"));
+
+	/* removal: a time with zone, not in the past, by its own aggregator */
+	ck_assert_int_eq(fleet_enroll_end_request(conn, ar, agg1, approved, "soon", "agg1", &err), DERMS_EINVAL);
+	ck_assert_msg(strncmp(err.msg, "effective_to:", 13) == 0, "%s", err.msg);
+	ck_assert_int_eq(fleet_enroll_end_request(conn, ar, agg1, approved, "2024-05-01T00:00:00Z", "agg1", &err),
+					 DERMS_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "in the past"));
+	ck_assert_int_eq(fleet_enroll_end_request(conn, ar, agg2, approved, "2999-01-01T00:00:00Z", "agg2", &err),
+					 DERMS_ENOTFOUND);
+	ck_assert_int_eq(fleet_enroll_end_request(conn, ar, agg1, rejected, "2999-01-01T00:00:00Z", "agg1", &err),
+					 DERMS_EEXIST);
+	ck_assert_str_eq(fleet_at(agg1, "2999-06-01T00:00:00Z"), "D1");
+	ck_assert_msg(fleet_enroll_end_request(conn, ar, agg1, approved, "2999-01-01T00:00:00Z", "agg1", &err)
+				  == DERMS_OK, "%s", err.msg);
+	ck_assert_str_eq(fleet_at(agg1, "2998-12-31T23:59:59Z"), "D1");
+	ck_assert_str_eq(fleet_at(agg1, "2999-01-01T00:00:00Z"), "");
+	/* an end is set once */
+	ck_assert_int_eq(fleet_enroll_end_request(conn, ar, agg1, approved, "2999-02-01T00:00:00Z", "agg1", &err),
+					 DERMS_EEXIST);
+	ck_assert_ptr_nonnull(strstr(err.msg, "already ends at 2999-01-01T00:00:00Z"));
+	ck_assert_int_eq(PQtransactionStatus(conn), PQTRANS_IDLE);
+	ck_assert_int_eq(fleet_fx_id(conn, "SELECT count(*) FROM audit_log WHERE action = 'enroll.withdraw'"), 1);
+	ck_assert_int_eq(fleet_fx_id(conn, "SELECT count(*) FROM audit_log WHERE action = 'enroll.remove'"
+								 " AND detail->>'request_id' IS NOT NULL"), 1);
+	ck_assert_int_eq(fleet_fx_id(conn, "SELECT count(*) FROM audit_log WHERE audit_verify() IS NOT NULL"), 0);
+	done();
+}
+END_TEST
+
 Suite *
 fleet_enroll_suite(void)
 {
@@ -325,6 +437,8 @@ fleet_enroll_suite(void)
 	tcase_add_test(tc, test_conflicts);
 	tcase_add_test(tc, test_history_immutable);
 	tcase_add_test(tc, test_rls);
+	tcase_add_test(tc, test_min_size);
+	tcase_add_test(tc, test_withdraw_and_remove);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

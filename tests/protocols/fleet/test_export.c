@@ -2,7 +2,9 @@
  * tests/protocols/fleet/test_export.c
  *	  Tests for protocols/fleet/export.c: the ISO registration export is
  *	  reproducible byte for byte, and its manifest's hashes, sizes and row
- *	  counts match the files.
+ *	  counts match the files; an aggregation below its minimum size is
+ *	  refused (nothing written) unless explicitly allowed, and then the
+ *	  manifest records it.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -80,9 +82,9 @@ START_TEST(test_reproducible)
 	}
 	dir1 = test_mkdtemp("fleet-export");
 	dir2 = test_mkdtemp("fleet-export");
-	ck_assert_msg(fleet_export_aggregation(c, a, agg, NULL, dir1, "test", &res, &err) == DERMS_OK, "%s", err.msg);
+	ck_assert_msg(fleet_export_aggregation(c, a, agg, NULL, dir1, FLEET_EXPORT_ALLOW_BELOW_MIN, "test", &res, &err) == DERMS_OK, "%s", err.msg);
 	ck_assert_int_eq(res.rows, 2);
-	ck_assert_int_eq(fleet_export_aggregation(c, a, agg, NULL, dir2, "test", &res, &err), DERMS_OK);
+	ck_assert_int_eq(fleet_export_aggregation(c, a, agg, NULL, dir2, FLEET_EXPORT_ALLOW_BELOW_MIN, "test", &res, &err), DERMS_OK);
 	for (size_t i = 0; i < 3; i++)
 	{
 		char		name[128],
@@ -145,15 +147,98 @@ START_TEST(test_reproducible)
 		free(csv);
 	}
 	/* as of a date before D1 joined: one member; no temp files left */
-	ck_assert_int_eq(fleet_export_aggregation(c, a, agg, "2024-01-15T00:00:00Z", dir1, "test", &res, &err),
+	ck_assert_int_eq(fleet_export_aggregation(c, a, agg, "2024-01-15T00:00:00Z", dir1, FLEET_EXPORT_ALLOW_BELOW_MIN, "test", &res, &err),
 					 DERMS_OK);
 	ck_assert_int_eq(res.rows, 1);
 	ck_assert_int_eq(count_tmp(dir1), 0);
-	ck_assert_int_eq(fleet_export_aggregation(c, a, 999, NULL, dir1, "test", &res, &err), DERMS_ENOTFOUND);
+	ck_assert_int_eq(fleet_export_aggregation(c, a, 999, NULL, dir1, FLEET_EXPORT_ALLOW_BELOW_MIN, "test", &res, &err), DERMS_ENOTFOUND);
 	ck_assert_int_eq(fleet_fx_id(c, "SELECT count(*) FROM audit_log WHERE action = 'fleet.export'"), 3);
 	arena_destroy(a);
 	free(dir1);
 	free(dir2);
+	fleet_fx_teardown();
+}
+END_TEST
+
+/* entries of dir other than . and .. */
+static int
+count_files(const char *dir)
+{
+	DIR		   *d = opendir(dir);
+	struct dirent *e;
+	int			n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+START_TEST(test_minimum_size)
+{
+	PGconn	   *c = fleet_fx_setup(__func__);
+	arena	   *a;
+	fleet_export_result res;
+	derms_err	err;
+	char	   *dir;
+	char		p[512];
+	int64_t		agg;
+	json_t	   *m,
+			   *bm;
+	json_error_t je;
+
+	if (c == NULL)
+		return;
+	fleet_fx_import_sample(c);
+	a = arena_create(0);
+	agg = fleet_fx_id(c, "SELECT id FROM aggregations WHERE name = 'A1'");
+	dir = test_mkdtemp("fleet-export-min");
+
+	/* D2 (7.5 kW) in force on 2024-03-01 against CAISO's 100 kW: refused */
+	ck_assert_int_eq(fleet_export_aggregation(c, a, agg, "2024-03-01T00:00:00Z", dir, 0, "test", &res, &err),
+					 DERMS_EPERM);
+	ck_assert_msg(strncmp(err.msg, "aggregation: ", 13) == 0 && strstr(err.msg, "\"A1\"") &&
+				  strstr(err.msg, "7.500 kW") && strstr(err.msg, "minimum size of 100.000 kW"),
+				  "%s", err.msg);
+	ck_assert_int_eq(count_files(dir), 0);
+	ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_IDLE);
+
+	/* allowed: exported, and the manifest says so */
+	ck_assert_msg(fleet_export_aggregation(c, a, agg, "2024-03-01T00:00:00Z", dir,
+										   FLEET_EXPORT_ALLOW_BELOW_MIN, "test", &res, &err) == DERMS_OK,
+				  "%s", err.msg);
+	ck_assert(res.below_minimum);
+	ck_assert_int_eq(res.rows, 1);
+	snprintf(p, sizeof(p), "%s/aggregation-%lld-manifest.json", dir, (long long) agg);
+	m = json_load_file(p, 0, &je);
+	ck_assert_msg(m != NULL, "%s", je.text);
+	bm = json_object_get(m, "below_minimum");
+	ck_assert_ptr_nonnull(bm);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(bm, "size_kw")), 7.5, 1e-9);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(bm, "min_size_kw")), 100, 1e-9);
+	ck_assert_str_eq(json_string_value(json_object_get(bm, "as_of")), "2024-03-01T00:00:00Z");
+	json_decref(m);
+
+	/* the market's minimum is configurable; the aggregation's own wins */
+	free(fleet_fx_sql(c, "UPDATE iso_markets SET min_size_kw = 7.5 WHERE name = 'CAISO'"));
+	ck_assert_int_eq(fleet_export_aggregation(c, a, agg, "2024-03-01T00:00:00Z", dir, 0, "test", &res, &err),
+					 DERMS_OK);
+	ck_assert(!res.below_minimum);
+	m = json_load_file(p, 0, &je);
+	ck_assert_ptr_null(json_object_get(m, "below_minimum"));
+	json_decref(m);
+	free(fleet_fx_sql(c, "UPDATE aggregations SET min_size_kw = 8 WHERE name = 'A1'"));
+	ck_assert_int_eq(fleet_export_aggregation(c, a, agg, "2024-03-01T00:00:00Z", dir, 0, "test", &res, &err),
+					 DERMS_EPERM);
+	ck_assert_ptr_nonnull(strstr(err.msg, "minimum size of 8.000 kW"));
+	/* after D2 left, the aggregation is empty */
+	ck_assert_int_eq(fleet_export_aggregation(c, a, agg, "2024-08-01T00:00:00Z", dir, 0, "test", &res, &err),
+					 DERMS_EPERM);
+	ck_assert_ptr_nonnull(strstr(err.msg, "has 0.000 kW"));
+	arena_destroy(a);
+	free(dir);
 	fleet_fx_teardown();
 }
 END_TEST
@@ -165,6 +250,7 @@ fleet_export_suite(void)
 	TCase	   *tc = tcase_create("export");
 
 	tcase_add_test(tc, test_reproducible);
+	tcase_add_test(tc, test_minimum_size);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,245 @@
+/*
+ * tests/integration/test_fleet_visibility.c
+ *	  An aggregator's view of IEEE 2030.5 EndDevices follows its
+ *	  enrollments (protocols/sep2/edev.c, schema/0008_fleet_history.sql):
+ *	  a device that registered itself is invisible to the aggregator until
+ *	  the operator approves the enrollment of the DER carrying its LFDI,
+ *	  visible while the enrollment is in force, and invisible again from
+ *	  the effective time of its removal.  Everything goes through a real
+ *	  dermsd over mutual TLS: the device and the aggregator on the 2030.5
+ *	  listener, the aggregator and the operator on the fleet API.
+ *
+ * NOTES
+ *	  The sample fleet of tests/data/fleet is imported with dermsctl; agg1
+ *	  owns D1 (given the device's LFDI here) and aggregation A1, agg2
+ *	  (certificate "aggregator-two") owns neither.  Without the test
+ *	  cluster the test prints SKIP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "harness.h"
+#include "server/pki.h"
+#include "tests/suites.h"
+
+#define SEP2_CT "application/sep+xml"
+#define JSON_CT "application/json"
+
+static it_server srv;
+
+/* Run SQL on the server's database; returns the first value, malloc'd. */
+static char *
+db_value(const char *sql)
+{
+	PGconn	   *c = PQconnectdb(srv.conninfo);
+	PGresult   *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+	char	   *v;
+
+	ck_assert_msg(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK, "%s: %s", sql,
+				  PQerrorMessage(c));
+	v = strdup(st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+/* UTC timestamp of now + delta seconds, "YYYY-MM-DDTHH:MM:SSZ". */
+static void
+stamp(char *buf, size_t len, long delta)
+{
+	time_t		t = time(NULL) + delta;
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* GET path on the 2030.5 listener as cert; status, body into *body if given. */
+static long
+sep2_get(const char *cert, const char *path, char **body)
+{
+	it_response r = it_https(&srv, srv.sep2_port, "GET", path, cert, IT_TLS_CSIP, NULL, NULL);
+	long		st = r.status;
+
+	ck_assert_msg(r.curl_rc == 0, "GET %s as %s: curl error %d", path, cert, r.curl_rc);
+	if (body)
+		*body = strdup(r.body ? r.body : "");
+	it_response_free(&r);
+	return st;
+}
+
+/* A fleet API call; status, parsed answer into *out if given. */
+static long
+fleet_call(const char *method, const char *path, const char *cert, const char *body,
+		   json_t **out)
+{
+	it_response r = it_https(&srv, srv.vtn_port, method, path, cert, IT_TLS_DEFAULT,
+							 body ? JSON_CT : NULL, body);
+	long		st = r.status;
+
+	ck_assert_msg(r.curl_rc == 0, "%s %s as %s: curl error %d", method, path, cert, r.curl_rc);
+	if (out)
+	{
+		*out = json_loads(r.body, 0, NULL);
+		ck_assert_msg(*out != NULL, "%s %s: not JSON: %s", method, path, r.body);
+	}
+	it_response_free(&r);
+	return st;
+}
+
+/* What agg1 (aggregator-demo) and agg2 see of EndDevice loc and the list. */
+static void
+expect_visible(const char *loc, const char *lfdi, bool agg1, const char *when)
+{
+	char		path[160];
+	char	   *body;
+
+	ck_assert_msg(sep2_get("aggregator-demo", loc, &body) == (agg1 ? 200 : 404),
+				  "%s: GET %s as agg1: %s", when, loc, body);
+	if (agg1)
+		ck_assert_ptr_nonnull(strstr(body, lfdi));
+	free(body);
+	/* a resource below the EndDevice follows the same rule */
+	snprintf(path, sizeof(path), "%s/der", loc);
+	ck_assert_msg(sep2_get("aggregator-demo", path, NULL) == (agg1 ? 200 : 404),
+				  "%s: GET %s as agg1", when, path);
+	ck_assert_int_eq(sep2_get("aggregator-demo", "/edev?l=10", &body), 200);
+	ck_assert_msg(strstr(body, agg1 ? "all=\"1\"" : "all=\"0\"") != NULL &&
+				  (strstr(body, lfdi) != NULL) == agg1, "%s: list as agg1: %s", when, body);
+	free(body);
+	/* never the other aggregator */
+	ck_assert_msg(sep2_get("aggregator-two", loc, NULL) == 404, "%s: GET %s as agg2", when, loc);
+	ck_assert_int_eq(sep2_get("aggregator-two", "/edev?l=10", &body), 200);
+	ck_assert_msg(strstr(body, "all=\"0\"") != NULL, "%s: list as agg2: %s", when, body);
+	free(body);
+}
+
+START_TEST(test_visibility_follows_enrollment)
+{
+	static const char *const kinds[] = {"feeders", "markets", "aggregations", "sites", "ders",
+	"enrollments"};
+	const char *why[1] = {"could not prepare"};
+	const char *b = test_build_dir();
+	pki_issued	dev,
+				two;
+	derms_err	err;
+	char		body[512],
+				loc[128],
+				path[160],
+				from[32],
+				until[32],
+				sql[256];
+	char	   *d1,
+			   *a1;
+	json_t	   *j;
+	long long	req;
+	it_response r;
+
+	if (!it_prepare(&srv, "[vtn]\nca_file = pki/trust.pem\n", why))
+	{
+		if (test_pg_conninfo() == NULL)
+		{
+			test_skip("fleet_visibility", why[0]);
+			return;
+		}
+		ck_abort_msg("harness setup failed: %s", why[0]);
+	}
+	ck_assert_int_eq(pki_issue(srv.pki, "fleet-dev", PKI_DEVICE, &dev, &err), DERMS_OK);
+	ck_assert_int_eq(pki_issue(srv.pki, "aggregator-two", PKI_AGGREGATOR, &two, &err), DERMS_OK);
+	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert register %s --role aggregator --tenant agg2"
+							" >/dev/null", b, srv.conf, two.cert_path), 0);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		ck_assert_int_eq(it_run("%s/dermsctl -c %s import %s tests/data/fleet/%s.csv >/dev/null",
+								b, srv.conf, kinds[i], kinds[i]), 0);
+	if (!it_start(&srv))
+	{
+		it_run("cat '%s' >&2", srv.log);
+		ck_abort_msg("dermsd did not become ready");
+	}
+
+	/* the device registers itself: no tenant owns its EndDevice */
+	snprintf(body, sizeof(body), "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\"><lFDI>%s</lFDI>"
+			 "<sFDI>%llu</sFDI><changedTime>0</changedTime></EndDevice>", dev.id.lfdi,
+			 (unsigned long long) dev.id.sfdi);
+	r = it_https(&srv, srv.sep2_port, "POST", "/edev", "fleet-dev", IT_TLS_CSIP, SEP2_CT, body);
+	ck_assert_int_eq(r.status, 201);
+	{
+		const char *l = strstr(r.headers, "Location: ");
+
+		ck_assert_ptr_nonnull(l);
+		snprintf(loc, sizeof(loc), "%.*s", (int) strcspn(l + 10, "\r\n"), l + 10);
+	}
+	it_response_free(&r);
+	ck_assert_int_eq(sep2_get("fleet-dev", loc, NULL), 200);
+
+	/* D1 is that device */
+	snprintf(sql, sizeof(sql), "UPDATE der_resources SET lfdi = '%s' WHERE external_id = 'D1'",
+			 dev.id.lfdi);
+	free(db_value(sql));
+	d1 = db_value("SELECT id FROM der_resources WHERE external_id = 'D1'");
+	a1 = db_value("SELECT id FROM aggregations WHERE name = 'A1'");
+	expect_visible(loc, dev.id.lfdi, false, "before any request");
+
+	/* requested: still invisible */
+	stamp(from, sizeof(from), -60);
+	snprintf(body, sizeof(body), "{\"der_id\": %s, \"aggregation_id\": %s, \"feeder\": \"F1\","
+			 " \"effective_from\": \"%s\"}", d1, a1, from);
+	ck_assert_int_eq(fleet_call("POST", "/fleet/v1/enrollment-requests", "aggregator-demo", body, &j),
+					 201);
+	req = json_integer_value(json_object_get(j, "id"));
+	{
+		/* a self-registered device is not a claim by another tenant */
+		json_t	   *f = json_array_get(json_object_get(j, "findings"), 1);
+
+		ck_assert_str_eq(json_string_value(json_object_get(f, "check")), "lfdi_unclaimed");
+		ck_assert_msg(json_is_true(json_object_get(f, "ok")), "lfdi_unclaimed failed: %s",
+					  json_string_value(json_object_get(f, "detail")));
+	}
+	json_decref(j);
+	expect_visible(loc, dev.id.lfdi, false, "requested");
+
+	/* approved: visible to agg1, never to agg2 */
+	snprintf(path, sizeof(path), "/fleet/v1/enrollment-requests/%lld/approve", req);
+	ck_assert_int_eq(fleet_call("POST", path, "operator-demo", "{}", NULL), 200);
+	expect_visible(loc, dev.id.lfdi, true, "approved");
+
+	/* removal a few seconds ahead: visible until then, not after */
+	snprintf(path, sizeof(path), "/fleet/v1/enrollment-requests/%lld/remove", req);
+	stamp(until, sizeof(until), 3);
+	snprintf(body, sizeof(body), "{\"effective_to\": \"%s\"}", until);
+	ck_assert_int_eq(fleet_call("POST", path, "aggregator-demo", body, NULL), 200);
+	expect_visible(loc, dev.id.lfdi, true, "removal pending");
+	{
+		time_t		end = time(NULL) + 5;
+
+		while (time(NULL) < end)
+			usleep(200000);
+	}
+	expect_visible(loc, dev.id.lfdi, false, "after removal");
+	/* the device itself is unaffected */
+	ck_assert_int_eq(sep2_get("fleet-dev", loc, NULL), 200);
+	free(d1);
+	free(a1);
+	it_cleanup(&srv);
+}
+END_TEST
+
+Suite *
+fleet_visibility_suite(void)
+{
+	Suite	   *s = suite_create("fleet_visibility");
+	TCase	   *tc = tcase_create("visibility");
+
+	tcase_add_test(tc, test_visibility_follows_enrollment);
+	tcase_set_timeout(tc, 90);
+	suite_add_tcase(s, tc);
+	return s;
+}
