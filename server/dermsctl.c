@@ -802,11 +802,15 @@ cmd_dispatch(ctl_opts *o, int argc, char **argv)
 	return dispatch_ctl_main(argc, argv);
 }
 
+/* settle: offline; "settle export" audits when a database is given */
 static int
 cmd_settle(ctl_opts *o, int argc, char **argv)
 {
-	(void) o;
-	return settle_ctl_main(argc, argv);
+	const char *ci = o->conninfo;
+
+	if (ci == NULL && o->have_cfg)
+		ci = o->cfg.db_conninfo;
+	return settle_ctl_main(ci, argc, argv);
 }
 
 /* enroll, import, fleet: protocols/fleet/ctl.c on our connection */

@@ -6,23 +6,38 @@
  *	      --event START/END [--tz ZONE] [--interval 5|15|60]
  *	      [--event-days FILE] [--holidays FILE] [--instruction FILE]
  *	      [--prices FILE]
+ *	  dermsctl settle export --iso caiso|pjm|nyiso|generic
+ *	      --aggregation ID[,ID...]|all --day YYYY-MM-DD --input READINGS.csv
+ *	      --out DIR [--members FILE | --resources ID,...] [--method M
+ *	      --event START/END] [--instructions FILE] [--prices FILE]
+ *	      [--interval 5|15|60] [--allow-estimated] [--tz ZONE]
  *
  * NOTES
  *	  Needs no database.  Output is built in memory and written to stdout
  *	  only when every resource succeeded, so a failure leaves stdout empty
  *	  and prints one line on stderr; the exit code is then 2 (1 when out
- *	  of memory).  Sets TZ for the process (settle_tz_use).
+ *	  of memory, or when files were written but the audit record failed).
+ *	  Sets TZ for the process (settle_tz_use).  An export run with a
+ *	  database (dermsctl -c FILE or --db) appends one audit record per
+ *	  aggregation after its files are on disk; without one it says on
+ *	  stderr that no audit record was written.
  */
 #include "ctl.h"
 
+#include <assert.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "server/err.h"
 #include "settlement/baseline.h"
 #include "settlement/calendar.h"
+#include "settlement/export.h"
 #include "settlement/meter_read.h"
 #include "settlement/perform.h"
 #include "settlement/series.h"
@@ -44,25 +59,73 @@ typedef struct baseline_opts
 	const char *prices;
 } baseline_opts;
 
-/* Every option of "settle baseline", as data. */
-static const struct ctl_opt
+/* An option: its name, where its value goes, and whether it must be
+ * given; a flag takes no value (its field is set to "1"). */
+typedef struct ctl_opt
 {
 	const char *name;
 	size_t		off;
 	bool		required;
-}			baseline_optv[] = {
-	{"--method", offsetof(baseline_opts, method), true},
-	{"--input", offsetof(baseline_opts, input), true},
-	{"--event", offsetof(baseline_opts, event), true},
-	{"--tz", offsetof(baseline_opts, tz), false},
-	{"--interval", offsetof(baseline_opts, interval), false},
-	{"--event-days", offsetof(baseline_opts, event_days), false},
-	{"--holidays", offsetof(baseline_opts, holidays), false},
-	{"--instruction", offsetof(baseline_opts, instruction), false},
-	{"--prices", offsetof(baseline_opts, prices), false},
+	bool		flag;
+} ctl_opt;
+
+/* Every option of "settle baseline", as data. */
+static const ctl_opt baseline_optv[] = {
+	{"--method", offsetof(baseline_opts, method), true, false},
+	{"--input", offsetof(baseline_opts, input), true, false},
+	{"--event", offsetof(baseline_opts, event), true, false},
+	{"--tz", offsetof(baseline_opts, tz), false, false},
+	{"--interval", offsetof(baseline_opts, interval), false, false},
+	{"--event-days", offsetof(baseline_opts, event_days), false, false},
+	{"--holidays", offsetof(baseline_opts, holidays), false, false},
+	{"--instruction", offsetof(baseline_opts, instruction), false, false},
+	{"--prices", offsetof(baseline_opts, prices), false, false},
 };
 
 #define NBASELINE_OPTS (sizeof(baseline_optv) / sizeof(baseline_optv[0]))
+
+typedef struct export_opts
+{
+	const char *iso;
+	const char *aggregation;
+	const char *day;
+	const char *input;
+	const char *members;
+	const char *resources;
+	const char *method;
+	const char *event;
+	const char *event_days;
+	const char *holidays;
+	const char *instructions;
+	const char *prices;
+	const char *out;
+	const char *interval;
+	const char *allow_estimated;
+	const char *tz;
+} export_opts;
+
+/* Every option of "settle export", as data. */
+static const ctl_opt export_optv[] = {
+	{"--iso", offsetof(export_opts, iso), true, false},
+	{"--aggregation", offsetof(export_opts, aggregation), true, false},
+	{"--day", offsetof(export_opts, day), true, false},
+	{"--input", offsetof(export_opts, input), true, false},
+	{"--out", offsetof(export_opts, out), true, false},
+	{"--members", offsetof(export_opts, members), false, false},
+	{"--resources", offsetof(export_opts, resources), false, false},
+	{"--method", offsetof(export_opts, method), false, false},
+	{"--event", offsetof(export_opts, event), false, false},
+	{"--event-days", offsetof(export_opts, event_days), false, false},
+	{"--holidays", offsetof(export_opts, holidays), false, false},
+	{"--instructions", offsetof(export_opts, instructions), false, false},
+	{"--instruction", offsetof(export_opts, instructions), false, false},
+	{"--prices", offsetof(export_opts, prices), false, false},
+	{"--interval", offsetof(export_opts, interval), false, false},
+	{"--allow-estimated", offsetof(export_opts, allow_estimated), false, true},
+	{"--tz", offsetof(export_opts, tz), false, false},
+};
+
+#define NEXPORT_OPTS (sizeof(export_optv) / sizeof(export_optv[0]))
 
 static const char usage_text[] =
 "usage: dermsctl settle baseline --method caiso-10in10|pjm-cbl|nyiso-cbl|mbma|mgo\n"
@@ -74,7 +137,14 @@ static const char usage_text[] =
 "             2024-07-15T14:00-07:00/2024-07-15T18:00-07:00\n"
 "  --event-days, --holidays: one YYYY-MM-DD a line (default holidays: NERC)\n"
 "  --instruction: " SETTLE_CSV_HEADER " (kWh to deliver)\n"
-"  --prices: " SETTLE_PRICE_HEADER "\n";
+"  --prices: " SETTLE_PRICE_HEADER "\n"
+"       dermsctl settle export --iso caiso|pjm|nyiso|generic\n"
+"           --aggregation ID[,ID...]|all --day YYYY-MM-DD --input READINGS.csv\n"
+"           --out DIR [--members FILE | --resources ID,...]\n"
+"           [--method M --event START/END] [--event-days FILE] [--holidays FILE]\n"
+"           [--instructions FILE] [--prices FILE] [--interval 5|15|60]\n"
+"           [--allow-estimated] [--tz ZONE]\n"
+"  --members: " SETTLE_MEMBERS_HEADER " (default: every resource in the input)\n";
 
 /* State of one run; everything here is freed by run_free(). */
 typedef struct run
@@ -115,30 +185,37 @@ run_free(run *r)
 	free(r->tot_has);
 }
 
+/* Fill the option struct at o (size bytes) from argv[2..] by optv. */
 static derms_rc
-parse_opts(int argc, char **argv, baseline_opts *o, derms_err *err)
+parse_opts(int argc, char **argv, const ctl_opt *optv, size_t nopts,
+		   void *o, size_t size, derms_err *err)
 {
-	memset(o, 0, sizeof(*o));
+	memset(o, 0, size);
 	for (int i = 2; i < argc; i++)
 	{
-		const struct ctl_opt *opt = NULL;
+		const ctl_opt *opt = NULL;
 
-		for (size_t j = 0; j < NBASELINE_OPTS; j++)
-			if (strcmp(argv[i], baseline_optv[j].name) == 0)
-				opt = &baseline_optv[j];
+		for (size_t j = 0; j < nopts; j++)
+			if (strcmp(argv[i], optv[j].name) == 0)
+				opt = &optv[j];
 		if (opt == NULL)
 			return derms_err_set(err, DERMS_EINVAL, "unknown option \"%s\"",
 								 argv[i]);
+		if (opt->flag)
+		{
+			*(const char **) ((char *) o + opt->off) = "1";
+			continue;
+		}
 		if (i + 1 >= argc)
 			return derms_err_set(err, DERMS_EINVAL, "%s needs a value",
 								 argv[i]);
 		*(const char **) ((char *) o + opt->off) = argv[++i];
 	}
-	for (size_t j = 0; j < NBASELINE_OPTS; j++)
-		if (baseline_optv[j].required &&
-			*(const char *const *) ((const char *) o + baseline_optv[j].off) == NULL)
+	for (size_t j = 0; j < nopts; j++)
+		if (optv[j].required &&
+			*(const char *const *) ((const char *) o + optv[j].off) == NULL)
 			return derms_err_set(err, DERMS_EINVAL, "%s is required",
-								 baseline_optv[j].name);
+								 optv[j].name);
 	return DERMS_OK;
 }
 
@@ -244,7 +321,7 @@ fail(run *r, const derms_err *err)
 }
 
 static int
-cmd_baseline(int argc, char **argv)
+cmd_baseline(const char *conninfo, int argc, char **argv)
 {
 	run			r;
 	derms_err	err;
@@ -258,9 +335,11 @@ cmd_baseline(int argc, char **argv)
 	char	   *buf;
 	size_t		len;
 
+	(void) conninfo;				/* the calculator needs no database */
 	memset(&r, 0, sizeof(r));
 	derms_err_clear(&err);
-	if (parse_opts(argc, argv, &r.o, &err) != DERMS_OK)
+	if (parse_opts(argc, argv, baseline_optv, NBASELINE_OPTS, &r.o,
+				   sizeof(r.o), &err) != DERMS_OK)
 		return fail(&r, &err);
 	r.m = settle_method_find(r.o.method);
 	if (r.m == NULL)
@@ -443,17 +522,494 @@ cmd_baseline(int argc, char **argv)
 	return 0;
 }
 
+/* ---- settle export ---- */
+
+/* State of one export run; everything here is freed by xrun_free(). */
+typedef struct xrun
+{
+	export_opts o;
+	const settle_iso_info *iso;
+	const char *zone;
+	const settle_method *m;
+	int64_t		day;
+	int64_t		ev_start;
+	int64_t		ev_end;
+	int32_t		S;
+	settle_series_set *set;
+	settle_members members;
+	bool		have_members;
+	char	  **list;			/* --resources or every input resource */
+	size_t		nlist;
+	char	   *listbuf;
+	char	  **aggs;			/* aggregations to export */
+	size_t		naggs;
+	char	   *aggbuf;
+	settle_dayset events;
+	settle_dayset holidays;
+	settle_instr_set instr;
+	settle_price_set prices;
+	settle_xinput inputs[SETTLE_XINPUTS_MAX];
+	int			ninputs;
+	settle_export_req *reqs;	/* naggs */
+	settle_export *xs;			/* nxs computed */
+	size_t		nxs;
+	PGconn	   *db;
+} xrun;
+
+static void
+xrun_free(xrun *r)
+{
+	for (size_t i = 0; i < r->nxs; i++)
+		settle_export_free(&r->xs[i]);
+	free(r->xs);
+	free(r->reqs);
+	settle_series_set_destroy(r->set);
+	settle_members_free(&r->members);
+	free(r->list);
+	free(r->listbuf);
+	free(r->aggs);
+	free(r->aggbuf);
+	settle_dayset_free(&r->events);
+	settle_dayset_free(&r->holidays);
+	settle_instr_free(&r->instr);
+	settle_price_free(&r->prices);
+	if (r->db != NULL)
+		PQfinish(r->db);
+}
+
+static int
+xfail(xrun *r, const derms_err *err)
+{
+	fprintf(stderr, CTL_PREFIX "%s\n", err->msg);
+	xrun_free(r);
+	return err->code == DERMS_ENOMEM ? 1 : 2;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*
+ * Split a comma-separated id list into *v (sorted; strings point into
+ * *buf); what names the option in errors.  Duplicates are an error.
+ */
+static derms_rc
+split_ids(const char *s, const char *what, char **buf, char ***v, size_t *n,
+		  derms_err *err)
+{
+	size_t		cap = 1;
+	char	   *p;
+
+	for (const char *q = s; *q; q++)
+		cap += (*q == ',');
+	*buf = strdup(s);
+	*v = calloc(cap, sizeof(char *));
+	*n = 0;
+	if (*buf == NULL || *v == NULL)
+		return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+	p = *buf;
+	for (;;)
+	{
+		char	   *comma = strchr(p, ',');
+
+		if (comma != NULL)
+			*comma = '\0';
+		if (!settle_resource_ok(p, strlen(p)))
+			return derms_err_set(err, DERMS_EINVAL,
+								 "%s: invalid id \"%.64s\" (1-64 of [A-Za-z0-9_.:-])",
+								 what, p);
+		(*v)[(*n)++] = p;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	qsort(*v, *n, sizeof(char *), cmp_str);
+	for (size_t i = 1; i < *n; i++)
+		if (strcmp((*v)[i], (*v)[i - 1]) == 0)
+			return derms_err_set(err, DERMS_EINVAL, "%s: \"%s\" given twice",
+								 what, (*v)[i]);
+	return DERMS_OK;
+}
+
+/* Read path whole, noting its size and SHA-256 for the manifest. */
+static derms_rc
+read_input(xrun *r, const char *role, const char *path, char **buf,
+		   size_t *len, derms_err *err)
+{
+	settle_xinput *in = &r->inputs[r->ninputs];
+	derms_rc	rc;
+
+	assert(r->ninputs < SETTLE_XINPUTS_MAX);
+	if ((rc = settle_file_read(path, buf, len, err)) != DERMS_OK)
+		return rc;
+	in->role = role;
+	in->path = path;
+	in->bytes = *len;
+	if ((rc = settle_sha256_hex(*buf, *len, in->sha256, err)) != DERMS_OK)
+	{
+		free(*buf);
+		return rc;
+	}
+	r->ninputs++;
+	return DERMS_OK;
+}
+
+static derms_rc
+export_load(xrun *r, derms_err *err)
+{
+	char	   *buf = NULL;
+	size_t		len;
+	size_t		nest;
+	derms_rc	rc;
+
+	if ((r->set = settle_series_set_create()) == NULL)
+		return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+	if ((rc = read_input(r, "readings", r->o.input, &buf, &len, err)) != DERMS_OK)
+		return rc;
+	rc = settle_meter_parse(buf, len, r->o.input, r->set, err);
+	free(buf);
+	if (rc != DERMS_OK ||
+		(rc = settle_series_set_estimate(r->set, &nest, err)) != DERMS_OK)
+		return rc;
+	if (r->o.members != NULL)
+	{
+		if ((rc = read_input(r, "members", r->o.members, &buf, &len, err)) != DERMS_OK)
+			return rc;
+		rc = settle_members_parse(buf, len, r->o.members, &r->members, err);
+		free(buf);
+		if (rc != DERMS_OK)
+			return rc;
+		r->have_members = true;
+	}
+	if (r->o.instructions != NULL)
+	{
+		if ((rc = read_input(r, "instructions", r->o.instructions, &buf, &len,
+							 err)) != DERMS_OK)
+			return rc;
+		rc = settle_instr_parse(buf, len, r->o.instructions, &r->instr, err);
+		free(buf);
+		if (rc != DERMS_OK)
+			return rc;
+	}
+	if (r->o.prices != NULL)
+	{
+		if ((rc = read_input(r, "prices", r->o.prices, &buf, &len, err)) != DERMS_OK)
+			return rc;
+		rc = settle_price_parse(buf, len, r->o.prices, &r->prices, err);
+		free(buf);
+		if (rc != DERMS_OK)
+			return rc;
+	}
+	if (r->o.event_days != NULL)
+	{
+		if ((rc = read_input(r, "event_days", r->o.event_days, &buf, &len,
+							 err)) != DERMS_OK)
+			return rc;
+		rc = settle_dayset_parse(buf, len, r->o.event_days, &r->events, err);
+		free(buf);
+		if (rc != DERMS_OK)
+			return rc;
+	}
+	if (r->o.holidays != NULL)
+	{
+		if ((rc = read_input(r, "holidays", r->o.holidays, &buf, &len, err)) != DERMS_OK)
+			return rc;
+		rc = settle_dayset_parse(buf, len, r->o.holidays, &r->holidays, err);
+		free(buf);
+		if (rc != DERMS_OK)
+			return rc;
+	}
+	return DERMS_OK;
+}
+
+/* Options that need no input files: ISO, zone, day, method, event. */
+static derms_rc
+export_check_opts(xrun *r, derms_err *err)
+{
+	derms_err	sub;
+
+	r->iso = settle_iso_find(r->o.iso);
+	if (r->iso == NULL)
+		return derms_err_set(err, DERMS_EINVAL,
+							 "--iso: unknown ISO \"%.32s\" (known: caiso|pjm|nyiso|generic)",
+							 r->o.iso);
+	r->zone = r->iso->zone != NULL ? r->iso->zone : (r->o.tz ? r->o.tz : "UTC");
+	if (r->iso->zone != NULL && r->o.tz != NULL &&
+		strcmp(r->o.tz, r->iso->zone) != 0)
+		return derms_err_set(err, DERMS_EINVAL,
+							 "--tz: %s trading days are in %s, not \"%.64s\"",
+							 r->iso->name, r->iso->zone, r->o.tz);
+	if (settle_tz_use(r->zone, &sub) != DERMS_OK)
+		return derms_err_set(err, sub.code, "--tz: %s", sub.msg);
+	if (settle_parse_date(r->o.day, strlen(r->o.day), &r->day, &sub) != DERMS_OK)
+		return derms_err_set(err, DERMS_EINVAL, "--day: %s", sub.msg);
+	if (r->o.interval != NULL)
+	{
+		if (strcmp(r->o.interval, "5") == 0)
+			r->S = 300;
+		else if (strcmp(r->o.interval, "15") == 0)
+			r->S = 900;
+		else if (strcmp(r->o.interval, "60") == 0)
+			r->S = 3600;
+		else
+			return derms_err_set(err, DERMS_EINVAL,
+								 "--interval: \"%.16s\" is not 5, 15 or 60",
+								 r->o.interval);
+	}
+	if ((r->o.method == NULL) != (r->o.event == NULL))
+		return derms_err_set(err, DERMS_EINVAL,
+							 "--method and --event go together");
+	if (r->o.method != NULL)
+	{
+		r->m = settle_method_find(r->o.method);
+		if (r->m == NULL)
+			return derms_err_set(err, DERMS_EINVAL,
+								 "--method: unknown method \"%.64s\" (known: %s)",
+								 r->o.method, settle_method_names());
+		if (parse_event(r->o.event, &r->ev_start, &r->ev_end, err) != DERMS_OK)
+			return err->code;
+	}
+	if (r->o.members != NULL && r->o.resources != NULL)
+		return derms_err_set(err, DERMS_EINVAL,
+							 "--members and --resources are alternatives");
+	return settle_afile_check_dir(r->o.out, err);
+}
+
+/* The aggregations to export and, without --members, the member list. */
+static derms_rc
+export_targets(xrun *r, derms_err *err)
+{
+	derms_rc	rc;
+
+	if (strcmp(r->o.aggregation, "all") == 0)
+	{
+		if (!r->have_members)
+			return derms_err_set(err, DERMS_EINVAL,
+								 "--aggregation all needs --members");
+		r->aggs = calloc(r->members.n + 1, sizeof(char *));
+		if (r->aggs == NULL)
+			return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+		for (size_t i = 0; i < r->members.n; i++)
+			if (i == 0 || strcmp(r->members.agg[i], r->members.agg[i - 1]) != 0)
+				r->aggs[r->naggs++] = r->members.agg[i];
+		if (r->naggs == 0)
+			return derms_err_set(err, DERMS_ENOTFOUND,
+								 "%s lists no aggregation", r->o.members);
+	}
+	else if ((rc = split_ids(r->o.aggregation, "--aggregation", &r->aggbuf,
+							 &r->aggs, &r->naggs, err)) != DERMS_OK)
+		return rc;
+	if (r->have_members)
+	{
+		for (size_t i = 0; i < r->naggs; i++)
+		{
+			size_t		first;
+
+			if (settle_members_of(&r->members, r->aggs[i], &first) == 0)
+				return derms_err_set(err, DERMS_ENOTFOUND,
+									 "unknown aggregation \"%s\" (not in %s)",
+									 r->aggs[i], r->o.members);
+		}
+		return DERMS_OK;
+	}
+	if (r->naggs != 1)
+		return derms_err_set(err, DERMS_EINVAL,
+							 "several aggregations need --members");
+	if (r->o.resources != NULL)
+		return split_ids(r->o.resources, "--resources", &r->listbuf, &r->list,
+						 &r->nlist, err);
+	/* every resource in the input */
+	r->list = calloc(r->set->n + 1, sizeof(char *));
+	if (r->list == NULL)
+		return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < r->set->n; i++)
+		r->list[r->nlist++] = r->set->v[i]->name;
+	qsort(r->list, r->nlist, sizeof(char *), cmp_str);
+	return DERMS_OK;
+}
+
+static void
+export_req(const xrun *r, const char *agg, settle_export_req *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->iso = r->iso;
+	q->zone = r->zone;
+	q->aggregation = agg;
+	q->day = r->day;
+	q->interval_s = r->S;
+	q->method = r->m;
+	q->ev_start = r->ev_start;
+	q->ev_end = r->ev_end;
+	q->holidays = r->o.holidays ? &r->holidays : NULL;
+	q->events = &r->events;
+	q->set = r->set;
+	q->instr = r->o.instructions ? &r->instr : NULL;
+	q->prices = r->o.prices ? &r->prices : NULL;
+	q->allow_estimated = r->o.allow_estimated != NULL;
+	if (r->have_members)
+	{
+		size_t		first;
+
+		q->nmembers = settle_members_of(&r->members, agg, &first);
+		q->members = (const char *const *) &r->members.res[first];
+	}
+	else
+	{
+		q->nmembers = r->nlist;
+		q->members = (const char *const *) r->list;
+	}
+}
+
+static const char *
+export_actor(void)
+{
+	static char buf[128];
+	struct passwd *pw = getpwuid(getuid());
+
+	snprintf(buf, sizeof(buf), "dermsctl:%s", pw ? pw->pw_name : "unknown");
+	return buf;
+}
+
+/* Append the audit record of one written export; *id gets its id. */
+static derms_rc
+export_audit(xrun *r, const settle_export *x, const settle_xfile *manifest,
+			 int nfiles, char *id, size_t idsz, derms_err *err)
+{
+	char		object[160];
+	char		detail[1024];
+	char		ds[SETTLE_TIME_STRMAX];
+	const char *p[4];
+	PGresult   *res;
+
+	settle_fmt_date(r->day, ds);
+	snprintf(object, sizeof(object), "%s/%s", x->req->aggregation, ds);
+	snprintf(detail, sizeof(detail),
+			 "{\"iso\":\"%s\",\"aggregation\":\"%s\",\"day\":\"%s\","
+			 "\"manifest\":\"%s\",\"manifest_sha256\":\"%s\",\"files\":%d,"
+			 "\"estimated\":%zu}", r->iso->name, x->req->aggregation, ds,
+			 manifest->name, manifest->sha256, nfiles, x->nestimated);
+	p[0] = export_actor();
+	p[1] = "settle.export";
+	p[2] = object;
+	p[3] = detail;
+	res = PQexecParams(r->db, "SELECT audit_append($1, $2, $3, $4::jsonb)",
+					   4, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+		derms_err_set(err, DERMS_EDB,
+					  "files written, but the audit record failed: %s",
+					  m ? m : PQerrorMessage(r->db));
+		PQclear(res);
+		return DERMS_EDB;
+	}
+	snprintf(id, idsz, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return DERMS_OK;
+}
+
+/* Render, write and audit one computed aggregation. */
+static derms_rc
+export_one(xrun *r, const settle_export *x, derms_err *err)
+{
+	settle_xfile files[SETTLE_XFILES_MAX];
+	int			nfiles = 0;
+	char		audit_id[32] = "none";
+	derms_rc	rc;
+
+	rc = settle_export_render(x, r->inputs, r->ninputs, files, &nfiles, err);
+	if (rc == DERMS_OK)
+		rc = settle_export_write(r->o.out, files, nfiles, err);
+	if (rc == DERMS_OK && r->db != NULL)
+		rc = export_audit(r, x, &files[nfiles - 1], nfiles, audit_id,
+						  sizeof(audit_id), err);
+	if (rc == DERMS_OK)
+		printf("exported iso=%s aggregation=%s day=%s files=%d estimated=%zu "
+			   "manifest=%s/%s sha256=%s audit=%s\n", r->iso->name,
+			   x->req->aggregation, r->o.day, nfiles, x->nestimated, r->o.out,
+			   files[nfiles - 1].name, files[nfiles - 1].sha256, audit_id);
+	settle_xfiles_free(files, nfiles);
+	return rc;
+}
+
+static int
+cmd_export(const char *conninfo, int argc, char **argv)
+{
+	xrun		r;
+	derms_err	err;
+
+	memset(&r, 0, sizeof(r));
+	derms_err_clear(&err);
+	if (parse_opts(argc, argv, export_optv, NEXPORT_OPTS, &r.o, sizeof(r.o),
+				   &err) != DERMS_OK ||
+		export_check_opts(&r, &err) != DERMS_OK)
+		return xfail(&r, &err);
+	if (conninfo != NULL)
+	{
+		r.db = PQconnectdb(conninfo);
+		if (PQstatus(r.db) != CONNECTION_OK)
+		{
+			derms_err_set(&err, DERMS_EDB,
+						  "could not connect to the database: %s",
+						  PQerrorMessage(r.db));
+			/* libpq's message ends in a newline: one line only */
+			err.msg[strcspn(err.msg, "\n")] = '\0';
+			return xfail(&r, &err);
+		}
+	}
+	if (export_load(&r, &err) != DERMS_OK ||
+		export_targets(&r, &err) != DERMS_OK)
+		return xfail(&r, &err);
+	/* compute every aggregation before writing any */
+	r.reqs = calloc(r.naggs, sizeof(settle_export_req));
+	r.xs = calloc(r.naggs, sizeof(settle_export));
+	if (r.reqs == NULL || r.xs == NULL)
+	{
+		derms_err_set(&err, DERMS_ENOMEM, "out of memory");
+		return xfail(&r, &err);
+	}
+	for (size_t i = 0; i < r.naggs; i++)
+	{
+		export_req(&r, r.aggs[i], &r.reqs[i]);
+		if (settle_export_compute(&r.reqs[i], &r.xs[i], &err) != DERMS_OK)
+			return xfail(&r, &err);
+		r.nxs++;
+	}
+	for (size_t i = 0; i < r.naggs; i++)
+		if (export_one(&r, &r.xs[i], &err) != DERMS_OK)
+		{
+			fflush(stdout);
+			fprintf(stderr, CTL_PREFIX "%s\n", err.msg);
+			xrun_free(&r);
+			return err.code == DERMS_EDB || err.code == DERMS_ENOMEM ? 1 : 2;
+		}
+	if (fflush(stdout) != 0)
+	{
+		derms_err_set(&err, DERMS_EIO, "could not write the output: %m");
+		return xfail(&r, &err);
+	}
+	if (r.db == NULL)
+		fprintf(stderr, CTL_PREFIX "export: no database (-c FILE or --db): "
+				"no audit record written\n");
+	xrun_free(&r);
+	return 0;
+}
+
 /* The subcommands of "dermsctl settle", as data. */
 static const struct
 {
 	const char *name;
-	int			(*fn) (int argc, char **argv);
+	int			(*fn) (const char *conninfo, int argc, char **argv);
 }			settle_cmds[] = {
 	{"baseline", cmd_baseline},
+	{"export", cmd_export},
 };
 
 int
-settle_ctl_main(int argc, char **argv)
+settle_ctl_main(const char *conninfo, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 		strcmp(argv[1], "help") == 0)
@@ -463,8 +1019,8 @@ settle_ctl_main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(settle_cmds) / sizeof(settle_cmds[0]); i++)
 		if (strcmp(argv[1], settle_cmds[i].name) == 0)
-			return settle_cmds[i].fn(argc, argv);
-	fprintf(stderr, CTL_PREFIX "unknown command \"%.64s\" (known: baseline)\n",
+			return settle_cmds[i].fn(conninfo, argc, argv);
+	fprintf(stderr, CTL_PREFIX "unknown command \"%.64s\" (known: baseline, export)\n",
 			argv[1]);
 	return 2;
 }

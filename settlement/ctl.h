@@ -5,7 +5,11 @@
 #ifndef DERMS_SETTLEMENT_CTL_H
 #define DERMS_SETTLEMENT_CTL_H
 
-/* argv[0] is "settle"; returns the process exit code. */
-int			settle_ctl_main(int argc, char **argv);
+/*
+ * argv[0] is "settle"; returns the process exit code.  conninfo is the
+ * database of dermsctl's -c/--db options, or NULL; only "settle export"
+ * uses it (for the audit record).
+ */
+int			settle_ctl_main(const char *conninfo, int argc, char **argv);
 
 #endif							/* DERMS_SETTLEMENT_CTL_H */

@@ -54,6 +54,7 @@ static const struct
 	{"settle_baseline", settle_baseline_suite},
 	{"settle_perform", settle_perform_suite},
 	{"settle_ctl", settle_ctl_suite},
+	{"settle_export", settle_export_suite},
 };
 
 #define NSUITES (sizeof(suites) / sizeof(suites[0]))

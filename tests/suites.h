@@ -39,6 +39,7 @@ Suite	   *settle_meter_read_suite(void);
 Suite	   *settle_baseline_suite(void);
 Suite	   *settle_perform_suite(void);
 Suite	   *settle_ctl_suite(void);
+Suite	   *settle_export_suite(void);
 
 /*
  * Environment the runner (tests/run.sh) provides:
