@@ -38,6 +38,13 @@
  *	  master's weights, renormalised per block; the reported cost is then
  *	  re-evaluated from the schedule by dispatch_schedule_evaluate().
  *
+ *	  Repair.  The first pricing pass also keeps every device's schedule;
+ *	  repair.c then sweeps over the devices against the target residual
+ *	  and feeder room (a second, often much better, upper bound at once).
+ *	  When its gap already meets the tolerance (or time is up) that
+ *	  schedule is returned ("lagrangian-repair"); otherwise the master
+ *	  iterations run as below and the cheaper of the two schedules wins.
+ *
  *	  Warm start: one virtual battery per feeder group (sums of powers,
  *	  energies and limits; weighted efficiencies, losses and wear cost),
  *	  plus the group's PV summed, solved as one small LP by CLP; its
@@ -69,9 +76,11 @@
 #include "dispatch/degrade.h"
 #include "dispatch/device.h"
 #include "dispatch/exact.h"
+#include "dispatch/repair.h"
 
 #define COIN_DBL_MAX DBL_MAX
 #define AGE_MAX 8				/* master solves a column may sit unused */
+#define REPAIR_SWEEPS 40		/* repair sweeps at most */
 #ifndef NOISE_EVERY
 #define NOISE_EVERY 4			/* one stabilised dual step in this many */
 #endif
@@ -107,6 +116,8 @@ typedef struct coord
 	/* recovery: weights per block to mix, NULL when pricing */
 	const double *mixw;
 	dispatch_schedule *sched;
+	/* pricing: also store each device's schedule here, unless NULL */
+	dispatch_schedule *keep;
 	derms_rc	rc;
 	derms_err	err;
 	pthread_mutex_t mu;
@@ -223,6 +234,19 @@ work_blocks(void *arg)
 				continue;
 			}
 			own += dc.degr + dc.flex;
+			if (c->keep != NULL)
+			{
+				/* keep the priced schedule itself (the repair's start) */
+				dispatch_schedule *s = c->keep;
+				size_t		k = (size_t) r * T;
+
+				memcpy(&s->pc[k], pc, sizeof(double) * (size_t) T);
+				memcpy(&s->pd[k], pd, sizeof(double) * (size_t) T);
+				memcpy(&s->e[k], e, sizeof(double) * (size_t) T);
+				s->degr_cost[r] = dc.degr;
+				s->efc[r] = dc.efc;
+				s->flex_cost[r] = dc.flex;
+			}
 			for (int t = 0; t < T; t++)
 			{
 				S[t] += pd[t] - pc[t];
@@ -1047,6 +1071,9 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 			   *xub = NULL,
 			   *heps = NULL;
 	char	   *force = NULL;
+	dispatch_schedule *rsched = NULL;
+	const char *method = "dantzig-wolfe-boxstep";
+	int			nsweep = 0;
 	double		tol = in->opt.gap_tolerance;
 	derms_rc	rc = DERMS_OK;
 	size_t		GT = (size_t) G * T;
@@ -1079,7 +1106,8 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 	c.bE = calloc((size_t) T * (c.B + 1), sizeof(double));
 	c.bC = calloc((size_t) c.B + 1, sizeof(double));
 	c.bV = calloc((size_t) c.B + 1, sizeof(double));
-	if (!c.y || !c.rho || !c.nu || !cy || !crho || !cnu || !force || !c.bS ||
+	rsched = dispatch_schedule_new(in->nres, T);
+	if (!rsched || !c.y || !c.rho || !c.nu || !cy || !crho || !cnu || !force || !c.bS ||
 		!c.bE || !c.bC || !c.bV)
 	{
 		rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
@@ -1136,12 +1164,45 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 		heps[nhist] = c.eps = (it > 0 && it % NOISE_EVERY != 0) ? noise_amp : 0.0;
 		nhist++;
 
+		c.keep = it == 0 ? rsched : NULL;
 		if ((rc = run_workers(&c)) != DERMS_OK)
 		{
 			*err = c.err;
 			goto done;
 		}
+		c.keep = NULL;
 		L = c.eps > 0.0 ? -HUGE_VAL : lagrange_bound(&c);
+		if (it == 0)
+		{
+			/* primal recovery by repair sweeps from the priced schedule */
+			dispatch_repair_opts ro;
+
+			ro.y = c.y;
+			ro.rho = c.rho;
+			ro.order = c.order;
+			ro.lower_bound = L;
+			ro.gap_tolerance = tol;
+			ro.deadline = in->opt.time_limit > 0 ? t0 + in->opt.time_limit : 0;
+			ro.max_sweeps = REPAIR_SWEEPS;
+			ro.trace = trace;
+			nsweep = dispatch_repair(in, rsched, &ro);
+			if (nsweep < 0)
+			{
+				rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
+				goto done;
+			}
+			if (trace)
+				fprintf(stderr, "dispatch: repair %d sweeps t %.3f ub %.6f "
+						"lb %.6f\n", nsweep, now() - t0, rsched->cost.total, L);
+			if ((rsched->cost.total - L) <= tol *
+				fmax(fmax(fabs(rsched->cost.total), fabs(L)), 1.0) ||
+				(in->opt.time_limit > 0 && now() - t0 > in->opt.time_limit))
+			{
+				best = L;
+				it = 1;
+				goto repaired;
+			}
+		}
 		gain = L - best;
 		if (c.eps > 0.0)
 			;					/* noisy prices: columns only, no bound */
@@ -1199,8 +1260,17 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 			rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
 			goto done;
 		}
+		if (in->opt.time_limit > 0)
+			Clp_setMaximumSeconds(M.m, fmax(t0 + in->opt.time_limit - now(),
+											0.01));
 		if ((st = master_solve(&M, 0)) != 0)
 		{
+			if (in->opt.time_limit > 0 && now() - t0 > in->opt.time_limit)
+			{
+				/* out of time inside the master: the repair stands */
+				it++;
+				goto repaired;
+			}
 			rc = derms_err_set(err, DERMS_ERANGE,
 							   "the master LP stopped with status %d", st);
 			goto done;
@@ -1235,8 +1305,17 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 			rc = derms_err_set(err, DERMS_ENOMEM, "out of memory");
 			goto done;
 		}
+		if (in->opt.time_limit > 0)
+			Clp_setMaximumSeconds(M.m, fmax(t0 + in->opt.time_limit - now(),
+											0.01));
 		if ((st = master_solve(&M, 1)) != 0)
 		{
+			if (in->opt.time_limit > 0 && now() - t0 > in->opt.time_limit)
+			{
+				/* out of time inside the master: the repair stands */
+				it++;
+				goto repaired;
+			}
 			rc = derms_err_set(err, DERMS_ERANGE,
 							   "the master LP stopped with status %d", st);
 			goto done;
@@ -1266,16 +1345,25 @@ dispatch_coord_solve(const dispatch_instance *in, dispatch_schedule **out,
 		goto done;
 	}
 	dispatch_schedule_evaluate(in, c.sched);
+	if (rsched->cost.total < c.sched->cost.total)
+	{
+repaired:
+		dispatch_schedule_free(c.sched);
+		c.sched = rsched;
+		rsched = NULL;
+		method = "lagrangian-repair";
+	}
 	c.sched->lower_bound = best;
 	c.sched->gap = fmax(0.0, c.sched->cost.total - best) /
 		fmax(fmax(fabs(c.sched->cost.total), fabs(best)), 1.0);
 	c.sched->iterations = it;
-	c.sched->method = "dantzig-wolfe-boxstep";
+	c.sched->method = method;
 	c.sched->seconds = now() - t0;
 	*out = c.sched;
 	c.sched = NULL;
 done:
 	dispatch_schedule_free(c.sched);
+	dispatch_schedule_free(rsched);
 	master_free(&M);
 	pthread_mutex_destroy(&c.mu);
 	free(c.order);

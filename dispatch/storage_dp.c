@@ -45,6 +45,7 @@ struct dispatch_dp
 {
 	int			Tmax;
 	mark	   *mk;				/* [Tmax] */
+	double	   *Y;				/* [Tmax * DISPATCH_DP_MAXP], pwl crossings */
 	double	   *sl;				/* stored slopes, [cap] */
 	double	   *ln;				/* stored lengths, [cap] */
 	int			cap;
@@ -60,11 +61,12 @@ dispatch_dp_new(int Tmax)
 	if (w == NULL)
 		return NULL;
 	w->Tmax = Tmax;
-	w->cap = 4 * Tmax + 16;
+	w->cap = (DISPATCH_DP_MAXP + 2) * Tmax + 16;
 	w->mk = malloc(sizeof(mark) * (size_t) Tmax);
+	w->Y = malloc(sizeof(double) * (size_t) Tmax * DISPATCH_DP_MAXP);
 	w->sl = malloc(sizeof(double) * (size_t) w->cap);
 	w->ln = malloc(sizeof(double) * (size_t) w->cap);
-	if (!w->mk || !w->sl || !w->ln)
+	if (!w->mk || !w->Y || !w->sl || !w->ln)
 	{
 		dispatch_dp_free(w);
 		return NULL;
@@ -78,6 +80,7 @@ dispatch_dp_free(dispatch_dp *w)
 	if (w == NULL)
 		return;
 	free(w->mk);
+	free(w->Y);
 	free(w->sl);
 	free(w->ln);
 	free(w);
@@ -86,7 +89,8 @@ dispatch_dp_free(dispatch_dp *w)
 /*
  * Insert (stored) segment (len, slope) before index k (relative to
  * head); an equal slope at k - 1 or k absorbs it.  The list never holds
- * more than 2 T + 1 segments, and cap leaves room for a recentre.
+ * more than (pieces per step) T + 1 segments, and cap leaves room for a
+ * recentre.
  */
 static void
 insert_at(dispatch_dp *w, int k, double len, double slope)
@@ -267,6 +271,170 @@ dispatch_dp_solve(dispatch_dp *w, const dispatch_dp_step *st, int T,
 		}
 		y = clampd(y, a, b);
 		d[t] = y - xr;
+		x[t] = y;
+		x0 = y;
+	}
+	return DERMS_OK;
+}
+
+/*
+ * Restrict the value function (domain [*lo, *lo + *total], stored lengths
+ * scaled by al) to [a, b]: trims segments from both ends, right first.
+ */
+static void
+restrict_to(dispatch_dp *w, double *lo, double *total, double al, double a,
+			double b)
+{
+	double		cut = *lo + *total - b;
+
+	if (cut > 0.0)
+	{
+		*total -= cut;
+		while (cut > DP_EPS && w->n > 0)
+		{
+			double	   *l = &w->ln[w->head + w->n - 1];
+
+			if (*l * al <= cut + DP_EPS)
+			{
+				cut -= *l * al;
+				w->n--;
+			}
+			else
+			{
+				*l -= cut / al;
+				cut = 0.0;
+			}
+		}
+	}
+	cut = a - *lo;
+	if (cut > 0.0)
+	{
+		*total -= cut;
+		*lo = a;
+		while (cut > DP_EPS && w->n > 0)
+		{
+			double	   *l = &w->ln[w->head];
+
+			if (*l * al <= cut + DP_EPS)
+			{
+				cut -= *l * al;
+				w->head++;
+				w->n--;
+			}
+			else
+			{
+				*l -= cut / al;
+				cut = 0.0;
+			}
+		}
+	}
+	if (*total < 0.0)
+		*total = 0.0;
+}
+
+/*
+ * The piecewise version.  On the way back, Y[k] is the leftmost minimiser
+ * of W(y) + s[k] y (nonincreasing in k); on the way forward, from z = r x
+ * the best next state is max(z + b[0], max_k min(z + b[k+1], Y[k])),
+ * clamped to W's domain: the leftmost zero of W'(y) + g'(y - z).
+ */
+derms_rc
+dispatch_dp_solve_pwl(dispatch_dp *w, const dispatch_dp_pstep *st, int T,
+					  double x0, double *d, double *x, derms_err *err)
+{
+	double		lo,
+				total,
+				as = 1.0,
+				ao = 0.0,
+				al = 1.0;
+
+	assert(w != NULL && st != NULL && T > 0 && T <= w->Tmax);
+	w->head = DISPATCH_DP_MAXP * T + 4;
+	w->n = 0;
+	if (st[T - 1].hi < st[T - 1].lo - 1e-9)
+		return derms_err_set(err, DERMS_ERANGE,
+							 "state bounds of the last interval are empty");
+	lo = st[T - 1].lo;
+	total = 0.0;
+	if (st[T - 1].hi - st[T - 1].lo > DP_EPS)
+	{
+		total = st[T - 1].hi - st[T - 1].lo;
+		w->sl[w->head] = 0.0;
+		w->ln[w->head] = total;
+		w->n = 1;
+	}
+	for (int t = T - 1; t >= 0; t--)
+	{
+		const dispatch_dp_pstep *s = &st[t];
+		mark	   *m = &w->mk[t];
+		double	   *Y = &w->Y[(size_t) t * DISPATCH_DP_MAXP];
+		int			idx[DISPATCH_DP_MAXP];
+		double		th[DISPATCH_DP_MAXP];
+		double		y;
+		int			i;
+
+		assert(s->r > 0.0 && s->n >= 1 && s->n <= DISPATCH_DP_MAXP);
+		ao -= s->rho;
+		if (lo + total < s->lo - 1e-9 || lo > s->hi + 1e-9 || s->lo > s->hi + 1e-9)
+			return derms_err_set(err, DERMS_ERANGE,
+								 "no feasible state at interval %d", t);
+		restrict_to(w, &lo, &total, al, s->lo, s->hi);
+		m->lo = lo;
+		m->hi = lo + total;
+		/* crossings, steepest piece (smallest threshold) first */
+		y = lo;
+		i = 0;
+		for (int k = s->n - 1; k >= 0; k--)
+		{
+			assert(k == s->n - 1 || s->s[k] <= s->s[k + 1] + 1e-9);
+			th[k] = (-s->s[k] - ao) / as;
+			while (i < w->n && w->sl[w->head + i] < th[k])
+				y += w->ln[w->head + i++] * al;
+			idx[k] = i;
+			Y[k] = y;
+		}
+		/* infimal convolution: flattest piece (largest index) first */
+		for (int k = 0; k < s->n; k++)
+			if (s->b[k + 1] - s->b[k] > DP_EPS)
+				insert_at(w, idx[k], (s->b[k + 1] - s->b[k]) / al, th[k]);
+		lo -= s->b[s->n];
+		total += s->b[s->n] - s->b[0];
+		if (s->r != 1.0)
+		{
+			lo /= s->r;
+			total /= s->r;
+			al /= s->r;
+			as *= s->r;
+			ao *= s->r;
+		}
+	}
+	if (x0 < lo - 1e-7 || x0 > lo + total + 1e-7)
+		return derms_err_set(err, DERMS_ERANGE,
+							 "initial state %.6g outside the feasible range [%.6g, %.6g]",
+							 x0, lo, lo + total);
+	for (int t = 0; t < T; t++)
+	{
+		const dispatch_dp_pstep *s = &st[t];
+		const mark *m = &w->mk[t];
+		const double *Y = &w->Y[(size_t) t * DISPATCH_DP_MAXP];
+		double		z = s->r * x0,
+					y = z + s->b[0],
+					a,
+					b;
+
+		for (int k = 0; k < s->n; k++)
+			y = fmax(y, fmin(z + s->b[k + 1], Y[k]));
+		a = fmax(z + s->b[0], m->lo);
+		b = fmin(z + s->b[s->n], m->hi);
+		if (a > b)
+		{
+			/* only rounding can get here: the recursion proved it feasible */
+			double		mid = (a + b) / 2.0;
+
+			a = b = mid;
+		}
+		y = clampd(y, a, b);
+		d[t] = y - z;
 		x[t] = y;
 		x0 = y;
 	}

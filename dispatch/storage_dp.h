@@ -27,6 +27,24 @@ typedef struct dispatch_dp_step
 	double		rho;
 } dispatch_dp_step;
 
+/*
+ * The same step with a convex piecewise-linear stage cost of up to
+ * DISPATCH_DP_MAXP pieces: piece k covers d in [b[k], b[k+1]] at slope
+ * s[k]; b[0] = -B, b[n] = A, b increasing, s nondecreasing.
+ */
+#define DISPATCH_DP_MAXP 8
+
+typedef struct dispatch_dp_pstep
+{
+	double		r;
+	double		lo;
+	double		hi;
+	double		rho;
+	int			n;
+	double		b[DISPATCH_DP_MAXP + 1];
+	double		s[DISPATCH_DP_MAXP];
+} dispatch_dp_pstep;
+
 typedef struct dispatch_dp dispatch_dp;
 
 /* new; scratch for horizons up to Tmax; NULL on ENOMEM. */
@@ -40,5 +58,10 @@ void		dispatch_dp_free(dispatch_dp *w);
  */
 derms_rc	dispatch_dp_solve(dispatch_dp *w, const dispatch_dp_step *st, int T,
 							  double x0, double *d, double *x, derms_err *err);
+
+/* dispatch_dp_solve() for piecewise stage costs; same results and errors. */
+derms_rc	dispatch_dp_solve_pwl(dispatch_dp *w, const dispatch_dp_pstep *st,
+								  int T, double x0, double *d, double *x,
+								  derms_err *err);
 
 #endif							/* DERMS_DISPATCH_STORAGE_DP_H */

@@ -32,6 +32,7 @@ static const struct
 	{"dispatch_instance", dispatch_instance_suite},
 	{"dispatch_output", dispatch_output_suite},
 	{"dispatch_coord", dispatch_coord_suite},
+	{"dispatch_repair", dispatch_repair_suite},
 	{"http", http_suite},
 	{"sep2_xml", sep2_xml_suite},
 	{"sep2_tm", sep2_tm_suite},

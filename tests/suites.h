@@ -17,6 +17,7 @@ Suite	   *dispatch_storage_dp_suite(void);
 Suite	   *dispatch_instance_suite(void);
 Suite	   *dispatch_output_suite(void);
 Suite	   *dispatch_coord_suite(void);
+Suite	   *dispatch_repair_suite(void);
 Suite	   *http_suite(void);
 Suite	   *sep2_xml_suite(void);
 Suite	   *sep2_tm_suite(void);

@@ -2,12 +2,14 @@
 #
 # tests/bench/dispatch.sh -- run by tests/bench.sh with BUILD and ROOT.
 #
-# Tiers S and M (seed 1): the decomposition three times each (median of
-# the wall times it reports; a solver time limit of 10 s (S) / 20 s (M)
-# and a `timeout` of 40 s per solve bound the run: a master LP solve can
-# overrun the solver's own limit), CLP --exact once on S only (timeout
-# 150 s), and "bench: dispatch: ..." lines with times, certified gaps,
-# the cost gap against CLP and the speed ratio.
+# Tiers S and M (seed 1), and L when DISPATCH_BENCH_L=1 (it needs about
+# a gigabyte per 100k devices and minutes): the decomposition three times
+# each (median of the wall times it reports, peak RSS from
+# /usr/bin/time -v; a solver time limit of 2 s (S) / 30 s (M) / 120 s (L)
+# and a `timeout` of 4x that per solve bound the run: a master LP solve
+# or the warm start can overrun the solver's own limit), CLP --exact once
+# on S only (timeout 300 s), and "bench: dispatch: ..." lines with times,
+# certified gaps, the cost gap against CLP and the speed ratio.
 set -euo pipefail
 : "${BUILD:?}" "${ROOT:?}"
 CTL=$BUILD/dermsctl
@@ -22,17 +24,28 @@ d["solver"] = {"time_limit_s": float(sys.argv[2])}
 json.dump(d, open(sys.argv[1], "w"))
 PY
 }
-for tier in S M; do
+rss() {		# rss FILE: peak resident set in MB from /usr/bin/time -v
+	awk '/Maximum resident set size/ {printf "%.0f", $NF / 1024}' "$1"
+}
+tiers="S M"
+[ "${DISPATCH_BENCH_L:-0}" = 1 ] && tiers="S M L"
+for tier in $tiers; do
+	case $tier in
+		S) lim=2 ;;
+		M) lim=30 ;;
+		L) lim=120 ;;
+	esac
 	"$CTL" dispatch generate --tier $tier --seed 1 --output "$TMP/$tier.json"
 	cp "$TMP/$tier.json" "$TMP/$tier.lim.json"
-	limit "$TMP/$tier.lim.json" "$([ $tier = S ] && echo 10 || echo 20)"
+	limit "$TMP/$tier.lim.json" $lim
 	rows=()
 	for i in 1 2 3; do
-		if timeout 40 "$CTL" dispatch solve --input "$TMP/$tier.lim.json" \
+		if timeout $((4 * lim)) /usr/bin/time -v -o "$TMP/$tier.time$i" \
+			"$CTL" dispatch solve --input "$TMP/$tier.lim.json" \
 			--output "$TMP/$tier.dw$i.json" 2>/dev/null; then
 			rows+=("$(field "$TMP/$tier.dw$i.json" "['seconds']") $i")
 		else
-			echo "bench: dispatch: $tier decomposition run $i did not finish in 40 s"
+			echo "bench: dispatch: $tier decomposition run $i did not finish in $((4 * lim)) s"
 		fi
 	done
 	if [ ${#rows[@]} -eq 0 ]; then
@@ -41,15 +54,15 @@ for tier in S M; do
 	mid=$(printf '%s\n' "${rows[@]}" | sort -g | sed -n "$(((${#rows[@]} + 1) / 2))p")
 	med=${mid% *}
 	f="$TMP/$tier.dw${mid#* }.json"
-	echo "bench: dispatch: $tier decomposition median ${med} s (3 runs), cost $(field "$f" "['cost']['total']"), bound $(field "$f" "['lower_bound']"), certified gap $(field "$f" "['gap']"), iterations $(field "$f" "['iterations']")"
+	echo "bench: dispatch: $tier decomposition median ${med} s (${#rows[@]} runs), method $(field "$f" "['method']"), cost $(field "$f" "['cost']['total']"), bound $(field "$f" "['lower_bound']"), certified gap $(field "$f" "['gap']"), iterations $(field "$f" "['iterations']"), peak RSS $(rss "$TMP/$tier.time${mid#* }") MB"
 	if [ $tier = S ]; then
-		if timeout 150 "$CTL" dispatch solve --exact --input "$TMP/S.json" --output "$TMP/S.lp.json" 2>/dev/null; then
+		if timeout 300 /usr/bin/time -v -o "$TMP/S.lp.time" "$CTL" dispatch solve --exact --input "$TMP/S.json" --output "$TMP/S.lp.json" 2>/dev/null; then
 			lp=$(field "$TMP/S.lp.json" "['seconds']")
 			c_dw=$(field "$f" "['cost']['total']")
 			c_lp=$(field "$TMP/S.lp.json" "['lower_bound']")
-			echo "bench: dispatch: S exact CLP ${lp} s, optimum ${c_lp}; decomposition cost vs CLP $(python3 -c "print(($c_dw-$c_lp)/abs($c_lp))"); speed ratio CLP/decomposition $(python3 -c "print($lp/$med)")"
+			echo "bench: dispatch: S exact CLP ${lp} s, optimum ${c_lp}, peak RSS $(rss "$TMP/S.lp.time") MB; decomposition cost vs CLP $(python3 -c "print(($c_dw-$c_lp)/abs($c_lp))"); speed ratio CLP/decomposition $(python3 -c "print($lp/$med)")"
 		else
-			echo "bench: dispatch: S exact CLP did not finish in 150 s"
+			echo "bench: dispatch: S exact CLP did not finish in 300 s"
 		fi
 	fi
 done
