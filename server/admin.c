@@ -228,6 +228,39 @@ admin_metrics(http_request *req)
 			"dermsd_config_reload_failures_total %llu\n",
 			(unsigned long long) m->reloads, (unsigned long long) m->reload_failures);
 
+	fprintf(f, "# HELP dermsd_notify_delivered_total Notifications delivered (2xx).\n"
+			"# TYPE dermsd_notify_delivered_total counter\n"
+			"dermsd_notify_delivered_total %llu\n"
+			"# HELP dermsd_notify_failed_total Notification attempts that did not deliver.\n"
+			"# TYPE dermsd_notify_failed_total counter\n"
+			"dermsd_notify_failed_total %llu\n"
+			"# HELP dermsd_notify_dead_total Notifications given up after their retries.\n"
+			"# TYPE dermsd_notify_dead_total counter\n"
+			"dermsd_notify_dead_total %llu\n"
+			"# HELP dermsd_notify_failed_permanent_total Notifications failed for good (refused address, 3xx, 4xx).\n"
+			"# TYPE dermsd_notify_failed_permanent_total counter\n"
+			"dermsd_notify_failed_permanent_total %llu\n"
+			"# HELP dermsd_notify_refused_total Notifications refused by the address rules.\n"
+			"# TYPE dermsd_notify_refused_total counter\n"
+			"dermsd_notify_refused_total %llu\n"
+			"# HELP dermsd_notify_endpoints_marked_dead_total Notification receivers marked dead.\n"
+			"# TYPE dermsd_notify_endpoints_marked_dead_total counter\n"
+			"dermsd_notify_endpoints_marked_dead_total %llu\n"
+			"# HELP dermsd_notify_pending Notifications waiting in the outbox.\n"
+			"# TYPE dermsd_notify_pending gauge\n"
+			"dermsd_notify_pending %lld\n"
+			"# HELP dermsd_notify_dead_endpoints Notification receivers currently marked dead.\n"
+			"# TYPE dermsd_notify_dead_endpoints gauge\n"
+			"dermsd_notify_dead_endpoints %lld\n",
+			(unsigned long long) m->notify_delivered,
+			(unsigned long long) m->notify_failed,
+			(unsigned long long) m->notify_dead,
+			(unsigned long long) m->notify_permanent,
+			(unsigned long long) m->notify_refused,
+			(unsigned long long) m->notify_endpoints_dead,
+			(long long) m->notify_pending,
+			(long long) m->notify_dead_endpoints);
+
 	body = stream_to_arena(req->arena, f, &buf, &len);
 	if (body == NULL)
 		return http_error(req, 500, "out of memory");

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 
 #ifndef DERMS_PREFIX
 #define DERMS_PREFIX "/usr/local"
@@ -173,6 +174,7 @@ static derms_rc check_required(config_parse *p);
 static derms_rc check_plain_sep2(config_parse *p);
 static derms_rc check_ports(config_parse *p);
 static derms_rc check_jwks(config_parse *p);
+static derms_rc check_notify_networks(config_parse *p);
 static derms_rc config_error(config_parse *p, int line, derms_rc code,
 							 const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
@@ -327,6 +329,39 @@ static const config_setting config_settings[] = {
 	{"notify.workers", CONFIG_INT, "1", 0, 16, 0,
 		CFG_OFF(notify_workers), 0, CONFIG_RESTART,
 	"subscription notification processes; 0 disables notifications"},
+	{"notify.allow_http_loopback", CONFIG_BOOL, "false", 0, 0, 0,
+		CFG_OFF(notify_allow_http_loopback), 0, CONFIG_SIGHUP,
+	"allow plain http:// notification URLs, to loopback addresses only "
+	"(tests and local receivers)"},
+	{"notify.allow_networks", CONFIG_STRING, "", 0, 0, 0,
+		CFG_OFF(notify_allow_networks), 0, CONFIG_SIGHUP,
+	"CIDRs a notification may reach although private, loopback, link-local "
+	"or reserved, comma separated"},
+	{"notify.ca_file", CONFIG_PATH, NULL, 0, 0, CONFIG_FILE,
+		CFG_OFF(notify_ca_file), 0, CONFIG_SIGHUP,
+	"trust anchors (PEM) for notification receivers; default: the system's"},
+	{"notify.timeout_s", CONFIG_INT, "10", 1, 300, 0,
+		CFG_OFF(notify_timeout_s), 0, CONFIG_SIGHUP,
+	"seconds one delivery may take, connecting included"},
+	{"notify.max_attempts", CONFIG_INT, "10", 1, 100, 0,
+		CFG_OFF(notify_max_attempts), 0, CONFIG_SIGHUP,
+	"delivery attempts before a notification is given up (dead)"},
+	{"notify.max_age_s", CONFIG_INT, "86400", 60, 2592000, 0,
+		CFG_OFF(notify_max_age_s), 0, CONFIG_SIGHUP,
+	"seconds after which a failing notification is given up (dead)"},
+	{"notify.backoff_s", CONFIG_INT, "10", 1, 3600, 0,
+		CFG_OFF(notify_backoff_s), 0, CONFIG_SIGHUP,
+	"delay before the first retry, doubled for each further one (with jitter, "
+	"at most an hour)"},
+	{"notify.endpoint_dead_after", CONFIG_INT, "5", 1, 1000, 0,
+		CFG_OFF(notify_endpoint_dead_after), 0, CONFIG_SIGHUP,
+	"consecutive failures after which a receiver is marked dead"},
+	{"notify.endpoint_cooloff_s", CONFIG_INT, "300", 1, 86400, 0,
+		CFG_OFF(notify_endpoint_cooloff_s), 0, CONFIG_SIGHUP,
+	"seconds between single probe deliveries to a dead receiver"},
+	{"notify.retention_days", CONFIG_INT, "7", 1, 3650, 0,
+		CFG_OFF(notify_retention_days), 0, CONFIG_SIGHUP,
+	"days delivered, dead and refused notifications are kept"},
 
 	/* [supervisor] */
 	{"supervisor.shutdown_timeout_s", CONFIG_INT, "5", 1, 300, 0,
@@ -402,6 +437,7 @@ static const config_check_fn config_checks[] = {
 	check_plain_sep2,
 	check_ports,
 	check_jwks,
+	check_notify_networks,
 };
 
 #define CONFIG_NCHECKS lengthof(config_checks)
@@ -946,6 +982,19 @@ check_jwks(config_parse *p)
 	return config_error(p, setting_line(p, "vtn.jwks_file"), DERMS_EINVAL,
 						"missing \"vtn.jwks_issuer\": required when "
 						"\"vtn.jwks_file\" is set");
+}
+
+/* notify.allow_networks must be a list of CIDRs. */
+static derms_rc
+check_notify_networks(config_parse *p)
+{
+	notify_networks nets;
+	derms_err	err;
+
+	if (notify_networks_parse(p->cfg->notify_allow_networks, &nets, &err) == DERMS_OK)
+		return DERMS_OK;
+	return config_error(p, setting_line(p, "notify.allow_networks"), DERMS_EINVAL,
+						"invalid value for \"notify.allow_networks\": %s", err.msg);
 }
 
 /*

@@ -84,6 +84,16 @@ typedef struct derms_config
 	/* [dispatch], [notify] */
 	int			dispatch_workers;
 	int			notify_workers;
+	bool		notify_allow_http_loopback;	/* plain http to loopback */
+	char	   *notify_allow_networks;	/* CIDRs exempt from the SSRF rules */
+	char	   *notify_ca_file; /* trust anchors for receivers; NULL: system */
+	int			notify_timeout_s;	/* per delivery, connect included */
+	int			notify_max_attempts;
+	int			notify_max_age_s;	/* give up on older rows */
+	int			notify_backoff_s;	/* first retry delay, doubled each time */
+	int			notify_endpoint_dead_after; /* consecutive failures */
+	int			notify_endpoint_cooloff_s;	/* dead endpoint probe interval */
+	int			notify_retention_days;	/* finished rows kept */
 
 	/* [supervisor] */
 	int			shutdown_timeout_s;

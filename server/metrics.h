@@ -59,6 +59,14 @@ typedef struct metrics_shared
 	uint64_t	worker_restarts[METRICS_MAX_ROLES];
 	uint64_t	reloads;
 	uint64_t	reload_failures;
+	uint64_t	notify_delivered;	/* notifications delivered (2xx) */
+	uint64_t	notify_failed;	/* attempts that did not deliver */
+	uint64_t	notify_dead;	/* given up after retries */
+	uint64_t	notify_permanent;	/* failed for good (refused, 4xx) */
+	uint64_t	notify_refused; /* refused by the address rules */
+	uint64_t	notify_endpoints_dead;	/* receivers marked dead */
+	int64_t		notify_pending; /* gauge: pending outbox rows */
+	int64_t		notify_dead_endpoints;	/* gauge: receivers marked dead */
 	metrics_slot slots[METRICS_MAX_SLOTS];
 } metrics_shared;
 

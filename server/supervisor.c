@@ -41,6 +41,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "worker.h"
 
 #define ROLE_ONESHOT	0x01u	/* runs once to completion */
@@ -64,7 +65,7 @@ static const role_def roles[] = {
 	{"sep2", worker_sep2_main, HTTP_SEP2, 0},
 	{"vtn", worker_vtn_main, HTTP_VTN, 0},
 	{"dispatch", worker_idle_main, -1, 0},
-	{"notify", worker_idle_main, -1, 0},
+	{"notify", notify_main, -1, 0},
 };
 
 #define NROLES ((int) (sizeof(roles) / sizeof(roles[0])))
@@ -344,7 +345,8 @@ start_slot(derms_config *cfg, int i)
 		memset(&env, 0, sizeof(env));
 		env.role = r->name;
 		env.slot = i;
-		env.config_path = cfg->path;
+		/* the child's own copy: a reload frees the config it came with */
+		env.config_path = strdup(cfg->path);
 		for (int l = 0; l < HTTP_NLISTENERS; l++)
 		{
 			if (l == r->listener)

@@ -37,6 +37,7 @@ static const struct
 	{"sep2_xml", sep2_xml_suite},
 	{"sep2_tm", sep2_tm_suite},
 	{"migrate", migrate_suite},
+	{"notify", notify_suite},
 	{"fleet_csv", fleet_csv_suite},
 	{"fleet_value", fleet_value_suite},
 	{"fleet_import", fleet_import_suite},

@@ -22,6 +22,7 @@ Suite	   *http_suite(void);
 Suite	   *sep2_xml_suite(void);
 Suite	   *sep2_tm_suite(void);
 Suite	   *migrate_suite(void);
+Suite	   *notify_suite(void);
 Suite	   *fleet_csv_suite(void);
 Suite	   *fleet_value_suite(void);
 Suite	   *fleet_import_suite(void);

@@ -1487,6 +1487,15 @@ START_TEST(test_sighup_keeps_old_config)
 	ck_assert_msg(IT_WAIT(it_run("grep -q 'configuration reloaded' '%s'", srv.log) == 0, 5000),
 				  "valid reload not done");
 	ck_assert_msg(IT_WAIT(dcap_status("device-demo") == 200, 5000), "not serving after reload");
+
+	/* and again: each reload must find the file (workers keep its path) */
+	ck_assert_msg(IT_WAIT(it_run("test $(grep -c 'reloaded; serving' '%s') -ge 4", srv.log) == 0,
+						  5000), "not every listener worker reloaded");
+	kill(srv.pid, SIGHUP);
+	ck_assert_msg(IT_WAIT(it_run("test $(grep -c 'reloaded; serving' '%s') -ge 8", srv.log) == 0,
+						  5000), "second reload not done by every listener worker");
+	ck_assert_int_ne(it_run("grep -q 'could not open configuration' '%s'", srv.log), 0);
+	ck_assert_msg(IT_WAIT(dcap_status("device-demo") == 200, 5000), "not serving after reload");
 	down();
 }
 END_TEST

@@ -987,7 +987,7 @@ START_TEST(test_table_names)
 		for (size_t j = 0; j < n; j++)
 			ck_assert_str_ne(config_setting_name(j), name);
 	}
-	ck_assert_uint_eq(n, 43);
+	ck_assert_uint_eq(n, 53);
 	ck_assert_ptr_null(config_setting_name(n + 1000));
 }
 END_TEST
