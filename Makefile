@@ -135,6 +135,8 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fno-omit-frame-pointer \
 FUZZ_LIBS    := $(shell pkg-config --libs libxml-2.0 2>/dev/null) -lpthread
 FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRCS_fuzz_sep2_xml := protocols/sep2/xml.c server/arena.c server/err.c
+FUZZ_SRCS_fuzz_openadr_json := protocols/openadr/model.c server/err.c
+FUZZ_LIBS    += -ljansson -lm
 
 .PHONY: fuzz fuzz-build fuzz-deps
 

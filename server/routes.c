@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "protocols/fleet/api.h"
+#include "protocols/openadr/api.h"
 #include "protocols/openadr/auth.h"
 #include "protocols/sep2/dcap.h"
 #include "protocols/sep2/der.h"
@@ -24,6 +25,7 @@
 
 #define CERT HTTP_ROLE_ALL_CERT
 #define ANON HTTP_ROLE_ANON
+#define OADR HTTP_ROLE_ALL_TOKEN
 /* what a device reports about its DERs: the device or its aggregator */
 #define DEVPUT (HTTP_ROLE_DEVICE | HTTP_ROLE_AGGREGATOR)
 
@@ -70,6 +72,38 @@ const http_route http_routes[] = {
 	/* OpenADR 3.1 VTN: OAuth2 client credentials */
 	{HTTP_VTN, "POST", "/auth/token", vtn_auth_token_post, ANON, HTTP_CT_FORM, 0},
 	{HTTP_VTN, "GET", "/auth/server", vtn_auth_server_get, ANON, HTTP_CT_NONE, 0},
+
+	/* OpenADR 3.1 VTN: the object API (bearer tokens; scopes checked by the handlers) */
+	{HTTP_VTN, "GET", "/programs", oadr_programs_search, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "POST", "/programs", oadr_programs_create, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "GET", "/programs/{programID}", oadr_programs_get, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "PUT", "/programs/{programID}", oadr_programs_update, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "DELETE", "/programs/{programID}", oadr_programs_delete, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/events", oadr_events_search, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "POST", "/events", oadr_events_create, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "GET", "/events/{eventID}", oadr_events_get, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "PUT", "/events/{eventID}", oadr_events_update, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "DELETE", "/events/{eventID}", oadr_events_delete, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/reports", oadr_reports_search, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "POST", "/reports", oadr_reports_create, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "GET", "/reports/{reportID}", oadr_reports_get, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "PUT", "/reports/{reportID}", oadr_reports_update, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "DELETE", "/reports/{reportID}", oadr_reports_delete, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/subscriptions", oadr_subscriptions_search, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "POST", "/subscriptions", oadr_subscriptions_create, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "GET", "/subscriptions/{subscriptionID}", oadr_subscriptions_get, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "PUT", "/subscriptions/{subscriptionID}", oadr_subscriptions_update, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "DELETE", "/subscriptions/{subscriptionID}", oadr_subscriptions_delete, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/vens", oadr_vens_search, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "POST", "/vens", oadr_vens_create, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "GET", "/vens/{venID}", oadr_vens_get, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "PUT", "/vens/{venID}", oadr_vens_update, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "DELETE", "/vens/{venID}", oadr_vens_delete, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/resources", oadr_resources_search, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "POST", "/resources", oadr_resources_create, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "GET", "/resources/{resourceID}", oadr_resources_get, OADR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "PUT", "/resources/{resourceID}", oadr_resources_update, OADR, HTTP_CT_JSON, 0},
+	{HTTP_VTN, "DELETE", "/resources/{resourceID}", oadr_resources_delete, OADR, HTTP_CT_NONE, 0},
 
 	/* fleet enrollment (JSON, VTN listener) */
 	{HTTP_VTN, "POST", "/fleet/v1/enrollment-requests", fleet_api_request_create, HTTP_ROLE_AGGREGATOR, HTTP_CT_JSON, 0},

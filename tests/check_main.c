@@ -57,6 +57,9 @@ static const struct
 	{"settle_perform", settle_perform_suite},
 	{"settle_ctl", settle_ctl_suite},
 	{"settle_export", settle_export_suite},
+	{"oadr_model", oadr_model_suite},
+	{"oadr_store", oadr_store_suite},
+	{"oadr", oadr_suite},
 };
 
 #define NSUITES (sizeof(suites) / sizeof(suites[0]))

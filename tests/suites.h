@@ -42,6 +42,9 @@ Suite	   *settle_baseline_suite(void);
 Suite	   *settle_perform_suite(void);
 Suite	   *settle_ctl_suite(void);
 Suite	   *settle_export_suite(void);
+Suite	   *oadr_model_suite(void);
+Suite	   *oadr_store_suite(void);
+Suite	   *oadr_suite(void);
 
 /*
  * Environment the runner (tests/run.sh) provides:
