@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 
@@ -60,7 +61,27 @@ struct http_server
 	char	   *trust_pem;
 	bool		quiesced;
 	bool		require_cert;
+	struct chain_entry *chains; /* verified client chains (see verify_peer) */
 };
+
+/*
+ * A client certificate chain that verified against this server's trust
+ * anchors: the SHA-256 of the chain as presented, and until when the
+ * result may be reused (never past the leaf's notAfter).  Verifying a
+ * chain costs two ECDSA verifications, about a third of a full handshake;
+ * devices reconnect with the same chain, so the result is kept per listener
+ * generation (a reload, with perhaps new anchors, starts empty).  Only
+ * successes are kept; the handshake's own CertificateVerify (proof of the
+ * private key) is checked by GnuTLS every time.
+ */
+#define CHAIN_CACHE_SLOTS 4096
+#define CHAIN_CACHE_TTL_S 600
+
+typedef struct chain_entry
+{
+	unsigned char digest[32];
+	time_t		until;			/* 0: empty */
+} chain_entry;
 
 /* per-request state between libmicrohttpd callbacks */
 typedef struct request_ctx
@@ -222,6 +243,26 @@ session_identity(gnutls_session_t session, derms_identity *id)
 	return identity_from_verified_der(peers[0].data, peers[0].size, id, NULL) == DERMS_OK;
 }
 
+/* SHA-256 over the presented chain, certificate by certificate. */
+static bool
+chain_digest(const gnutls_datum_t *certs, unsigned int n, unsigned char out[32])
+{
+	gnutls_hash_hd_t h;
+
+	if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+		return false;
+	for (unsigned int i = 0; i < n; i++)
+	{
+		uint32_t	len = certs[i].size;
+
+		/* length-prefixed, so certificate boundaries count */
+		gnutls_hash(h, &len, sizeof(len));
+		gnutls_hash(h, certs[i].data, certs[i].size);
+	}
+	gnutls_hash_deinit(h, out);
+	return true;
+}
+
 /*
  * GnuTLS verify callback: chain to the trust anchors, then revocation.  On
  * the 2030.5 listener a certificate is required; on the VTN listener (with
@@ -237,10 +278,38 @@ verify_peer(gnutls_session_t session, bool required, http_listener_kind kind)
 	derms_identity id;
 	idcache_entry ent;
 	int			rc;
+	const gnutls_datum_t *peers;
+	chain_entry *slot = NULL;
+	unsigned char digest[32];
+	time_t		now = time(NULL);
 
-	if (!required && gnutls_certificate_get_peers(session, &npeers) == NULL)
+	peers = gnutls_certificate_get_peers(session, &npeers);
+	if (!required && peers == NULL)
 		return 0;
-	rc = gnutls_certificate_verify_peers2(session, &status);
+	if (peers != NULL && npeers > 0 && thread_server != NULL &&
+		chain_digest(peers, npeers, digest))
+	{
+		if (thread_server->chains == NULL)
+			thread_server->chains = calloc(CHAIN_CACHE_SLOTS, sizeof(chain_entry));
+		if (thread_server->chains != NULL)
+			slot = &thread_server->chains[(((unsigned) digest[0] << 8) | digest[1]) %
+										  CHAIN_CACHE_SLOTS];
+	}
+	if (slot != NULL && slot->until > now && memcmp(slot->digest, digest, 32) == 0)
+		rc = 0;					/* this very chain verified a moment ago */
+	else
+	{
+		rc = gnutls_certificate_verify_peers2(session, &status);
+		if (rc >= 0 && status == 0 && slot != NULL)
+		{
+			time_t		expires = gnutls_certificate_expiration_time_peers(session);
+
+			memcpy(slot->digest, digest, 32);
+			slot->until = now + CHAIN_CACHE_TTL_S;
+			if (expires > 0 && expires < slot->until)
+				slot->until = expires;
+		}
+	}
 	if (rc < 0 || status != 0)
 	{
 		gnutls_datum_t txt = {NULL, 0};
@@ -911,6 +980,7 @@ server_free(http_server *s)
 		free(s->key_pem);
 	}
 	free(s->trust_pem);
+	free(s->chains);
 	free(s);
 }
 

@@ -1500,6 +1500,32 @@ START_TEST(test_sighup_keeps_old_config)
 }
 END_TEST
 
+/*
+ * Verified client chains are remembered per listener generation: after a
+ * reload that no longer trusts the devices' CA, a chain that verified a
+ * moment before is refused at the next handshake.
+ */
+START_TEST(test_reload_drops_verified_chains)
+{
+	char		other[1024];
+
+	if (!up())
+		return;
+	ck_assert_int_eq(dcap_status("device-demo"), 200);
+	ck_assert_int_eq(dcap_status("device-demo"), 200);	/* from the cache */
+	snprintf(other, sizeof(other), "%s/other-pki", srv.dir);
+	ck_assert_int_eq(it_run("%s/dermsctl pki init --dir '%s' >/dev/null", test_build_dir(), other), 0);
+	ck_assert_int_eq(it_run("sed -i 's|^ca_file = pki/trust.pem|ca_file = %s/trust.pem|' '%s'",
+							other, srv.conf), 0);
+	kill(srv.pid, SIGHUP);
+	ck_assert_msg(IT_WAIT(it_run("test $(grep -c 'reloaded; serving' '%s') -ge 4", srv.log) == 0,
+						  5000), "reload not done");
+	ck_assert_msg(IT_WAIT(dcap_status("device-demo") == 0, 5000),
+				  "a chain from the old trust anchors still accepted");
+	down();
+}
+END_TEST
+
 START_TEST(test_sigterm_clean_exit)
 {
 	pid_t		kids[32];
@@ -1905,6 +1931,7 @@ integration_suite(void)
 	tcase_add_test(tc, test_check_config);
 	tcase_add_test(tc, test_worker_restart);
 	tcase_add_test(tc, test_sighup_keeps_old_config);
+	tcase_add_test(tc, test_reload_drops_verified_chains);
 	tcase_add_test(tc, test_sigterm_clean_exit);
 	tcase_add_test(tc, test_no_orphans);
 	tcase_add_test(tc, test_metrics_and_health);
