@@ -12,6 +12,7 @@
 #include "http.h"
 
 #include "admin.h"
+#include "protocols/fleet/aggapi.h"
 #include "protocols/fleet/api.h"
 #include "protocols/openadr/api.h"
 #include "protocols/openadr/auth.h"
@@ -116,6 +117,9 @@ const http_route http_routes[] = {
 	{HTTP_VTN, "GET", "/fleet/v1/sites", fleet_api_sites, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 	{HTTP_VTN, "GET", "/fleet/v1/ders", fleet_api_ders, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 	{HTTP_VTN, "GET", "/fleet/v1/enrollments", fleet_api_enrollments, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/fleet/v1/resources", fleet_aggapi_resources, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/fleet/v1/resources/{id}", fleet_aggapi_resource_get, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/fleet/v1/resources/{id}/telemetry", fleet_aggapi_telemetry, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 
 	/* IEEE 2030.5 programs and controls: the operator's JSON API */
 	{HTTP_VTN, "POST", "/api/v1/der-programs", sep2_api_program_post, HTTP_ROLE_OPERATOR, HTTP_CT_JSON, 0},

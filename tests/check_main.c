@@ -49,6 +49,7 @@ static const struct
 	{"vtn_auth", vtn_auth_suite},
 	{"vtn_jwt", vtn_jwt_suite},
 	{"fleet_visibility", fleet_visibility_suite},
+	{"aggapi", aggapi_suite},
 	{"settle_tz", settle_tz_suite},
 	{"settle_calendar", settle_calendar_suite},
 	{"settle_series", settle_series_suite},

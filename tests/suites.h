@@ -34,6 +34,7 @@ Suite	   *dermsim_suite(void);
 Suite	   *vtn_auth_suite(void);
 Suite	   *vtn_jwt_suite(void);
 Suite	   *fleet_visibility_suite(void);
+Suite	   *aggapi_suite(void);
 Suite	   *settle_tz_suite(void);
 Suite	   *settle_calendar_suite(void);
 Suite	   *settle_series_suite(void);

@@ -5,7 +5,8 @@
  *
  * NOTES
  *	  Prism checks every request and response that passes it against
- *	  openadr3-3.1.0.yaml and names what does not conform in an
+ *	  openadr3-3.1.0.yaml (it_prism_start) or another OpenAPI document such
+ *	  as protocols/fleet/fleet-v1.yaml (it_prism_start_spec) and names what does not conform in an
  *	  "sl-violations" response header; a test that sends valid requests
  *	  fails on any such header (it_prism_clean).  Prism answers invalid
  *	  requests itself, so negative cases go straight to dermsd.  Prism is
@@ -35,6 +36,15 @@ typedef struct it_prism
  */
 bool		it_prism_start(it_prism *p, const it_server *s, bool *skip,
 						   const char **why);
+
+/*
+ * The same with another OpenAPI document (spec_path, kept by the caller
+ * until Prism has started).  Prism absent is a skip; an unreadable
+ * document is a failure.
+ */
+bool		it_prism_start_spec(it_prism *p, const it_server *s,
+								const char *spec_path, bool *skip,
+								const char **why);
 void		it_prism_stop(it_prism *p);
 
 /* A request through Prism (headers: "Name: value", NULL-terminated). */
