@@ -5,9 +5,12 @@
  *	  a device that registered itself is invisible to the aggregator until
  *	  the operator approves the enrollment of the DER carrying its LFDI,
  *	  visible while the enrollment is in force, and invisible again from
- *	  the effective time of its removal.  Everything goes through a real
- *	  dermsd over mutual TLS: the device and the aggregator on the 2030.5
- *	  listener, the aggregator and the operator on the fleet API.
+ *	  the effective time of its removal.  The same holds for the aggregator
+ *	  on the VTN listener with an OpenADR business-logic token: the DER is
+ *	  in its aggregation's resources exactly while the enrollment is in
+ *	  force.  Everything goes through a real dermsd over TLS: the device and
+ *	  the aggregator on the 2030.5 listener, the aggregator (certificate and
+ *	  token) and the operator on the fleet API.
  *
  * NOTES
  *	  The sample fleet of tests/data/fleet is imported with dermsctl; agg1
@@ -93,6 +96,46 @@ fleet_call(const char *method, const char *path, const char *cert, const char *b
 	}
 	it_response_free(&r);
 	return st;
+}
+
+/* agg1's OpenADR BL token (see test) */
+static char bl_token[4096];
+static char a1_id[32];
+
+/* Is DER d (an id) among aggregation A1's resources for agg1's token? */
+static bool
+token_sees_in_a1(const char *d)
+{
+	char		h[4200];
+	char		path[128];
+	const char *hs[2] = {h, NULL};
+	it_response r;
+	json_t	   *j;
+	json_t	   *v;
+	size_t		i;
+	bool		found = false;
+
+	snprintf(h, sizeof(h), "Authorization: Bearer %s", bl_token);
+	snprintf(path, sizeof(path), "/fleet/v1/resources?aggregation=%s", a1_id);
+	r = it_https_h(&srv, srv.vtn_port, "GET", path, NULL, IT_TLS_DEFAULT, NULL, NULL, hs);
+	ck_assert_msg(r.status == 200, "GET %s with the BL token: %ld %s", path, r.status, r.body);
+	j = json_loads(r.body, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	v = json_is_array(j) ? j : json_object_get(j, "resources");
+	ck_assert_msg(json_is_array(v), "no resource list in %s", r.body);
+	for (i = 0; i < json_array_size(v); i++)
+	{
+		json_t	   *id = json_object_get(json_array_get(v, i), "id");
+		char		buf[32];
+
+		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+		if ((json_is_integer(id) && strcmp(buf, d) == 0) ||
+			(json_is_string(id) && strcmp(json_string_value(id), d) == 0))
+			found = true;
+	}
+	json_decref(j);
+	it_response_free(&r);
+	return found;
 }
 
 /* What agg1 (aggregator-demo) and agg2 see of EndDevice loc and the list. */
@@ -186,7 +229,42 @@ START_TEST(test_visibility_follows_enrollment)
 	free(db_value(sql));
 	d1 = db_value("SELECT id FROM der_resources WHERE external_id = 'D1'");
 	a1 = db_value("SELECT id FROM aggregations WHERE name = 'A1'");
+	snprintf(a1_id, sizeof(a1_id), "%s", a1);
+	/* agg1's OpenADR business-logic client and its token */
+	{
+		char		cmd[1024];
+		char		line[256];
+		char		form[600];
+		char		id[256] = "";
+		char		secret[256] = "";
+		FILE	   *p;
+
+		snprintf(cmd, sizeof(cmd), "%s/dermsctl -c %s vtn client create --name agg1-bl"
+				 " --role bl --tenant agg1", b, srv.conf);
+		p = popen(cmd, "r");
+		ck_assert_ptr_nonnull(p);
+		while (fgets(line, sizeof(line), p))
+		{
+			line[strcspn(line, "\n")] = '\0';
+			if (strncmp(line, "client_id=", 10) == 0)
+				snprintf(id, sizeof(id), "%.200s", line + 10);
+			else if (strncmp(line, "client_secret=", 14) == 0)
+				snprintf(secret, sizeof(secret), "%.200s", line + 14);
+		}
+		ck_assert_int_eq(pclose(p), 0);
+		snprintf(form, sizeof(form), "grant_type=client_credentials&client_id=%s&client_secret=%s",
+				 id, secret);
+		r = it_https(&srv, srv.vtn_port, "POST", "/auth/token", NULL, IT_TLS_DEFAULT,
+					 "application/x-www-form-urlencoded", form);
+		ck_assert_int_eq(r.status, 200);
+		j = json_loads(r.body, 0, NULL);
+		snprintf(bl_token, sizeof(bl_token), "%s",
+				 json_string_value(json_object_get(j, "access_token")));
+		json_decref(j);
+		it_response_free(&r);
+	}
 	expect_visible(loc, dev.id.lfdi, false, "before any request");
+	ck_assert_msg(!token_sees_in_a1(d1), "BL token sees D1 in A1 before any request");
 
 	/* requested: still invisible */
 	stamp(from, sizeof(from), -60);
@@ -205,11 +283,13 @@ START_TEST(test_visibility_follows_enrollment)
 	}
 	json_decref(j);
 	expect_visible(loc, dev.id.lfdi, false, "requested");
+	ck_assert_msg(!token_sees_in_a1(d1), "BL token sees D1 in A1 while requested");
 
 	/* approved: visible to agg1, never to agg2 */
 	snprintf(path, sizeof(path), "/fleet/v1/enrollment-requests/%lld/approve", req);
 	ck_assert_int_eq(fleet_call("POST", path, "operator-demo", "{}", NULL), 200);
 	expect_visible(loc, dev.id.lfdi, true, "approved");
+	ck_assert_msg(token_sees_in_a1(d1), "BL token does not see D1 in A1 once approved");
 
 	/* removal a few seconds ahead: visible until then, not after */
 	snprintf(path, sizeof(path), "/fleet/v1/enrollment-requests/%lld/remove", req);
@@ -224,6 +304,7 @@ START_TEST(test_visibility_follows_enrollment)
 			usleep(200000);
 	}
 	expect_visible(loc, dev.id.lfdi, false, "after removal");
+	ck_assert_msg(!token_sees_in_a1(d1), "BL token still sees D1 in A1 after removal");
 	/* the device itself is unaffected */
 	ck_assert_int_eq(sep2_get("fleet-dev", loc, NULL), 200);
 	free(d1);
