@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "protocols/fleet/aggapi.h"
 #include "protocols/fleet/api.h"
+#include "protocols/fleet/statements.h"
 #include "protocols/openadr/api.h"
 #include "protocols/openadr/auth.h"
 #include "protocols/sep2/dcap.h"
@@ -120,6 +121,8 @@ const http_route http_routes[] = {
 	{HTTP_VTN, "GET", "/fleet/v1/resources", fleet_aggapi_resources, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 	{HTTP_VTN, "GET", "/fleet/v1/resources/{id}", fleet_aggapi_resource_get, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 	{HTTP_VTN, "GET", "/fleet/v1/resources/{id}/telemetry", fleet_aggapi_telemetry, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/fleet/v1/statements", fleet_statements_list, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
+	{HTTP_VTN, "GET", "/fleet/v1/statements/{id}/chart.svg", fleet_statements_chart, HTTP_ROLE_AGGREGATOR | HTTP_ROLE_OPERATOR, HTTP_CT_NONE, 0},
 
 	/* IEEE 2030.5 programs and controls: the operator's JSON API */
 	{HTTP_VTN, "POST", "/api/v1/der-programs", sep2_api_program_post, HTTP_ROLE_OPERATOR, HTTP_CT_JSON, 0},

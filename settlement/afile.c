@@ -11,7 +11,10 @@
 #include "afile.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -184,4 +187,40 @@ settle_afile_commit(settle_afile_set *set, derms_err *err)
 	}
 	close(dfd);
 	return DERMS_OK;
+}
+
+int
+settle_afile_sweep(const char *dir)
+{
+	DIR		   *d = opendir(dir);
+	struct dirent *de;
+	int			removed = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+	{
+		const char *t = strstr(de->d_name, ".tmp.");
+		char	   *end;
+		long		pid;
+		char		path[4096];
+
+		if (de->d_name[0] != '.' || t == NULL || t == de->d_name)
+			continue;
+		/* the last ".tmp." is followed by the writer's pid and nothing else */
+		while (strstr(t + 1, ".tmp.") != NULL)
+			t = strstr(t + 1, ".tmp.");
+		errno = 0;
+		pid = strtol(t + 5, &end, 10);
+		if (errno != 0 || end == t + 5 || *end != '\0' || pid <= 0)
+			continue;
+		if (pid == (long) getpid() ||
+			kill((pid_t) pid, 0) == 0 || errno != ESRCH)
+			continue;			/* its writer may still be running */
+		join(path, sizeof(path), dir, de->d_name);
+		if (unlink(path) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }

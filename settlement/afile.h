@@ -10,7 +10,8 @@
  *	  and then the directory is fsync'ed.  A failure before the renames
  *	  removes every temporary and leaves the directory as it was.  A
  *	  process killed by a signal can leave a temporary behind, never a
- *	  truncated file under a final name.
+ *	  truncated file under a final name; the next export into the same
+ *	  directory sweeps such leftovers away (settle_afile_sweep).
  */
 #ifndef DERMS_SETTLEMENT_AFILE_H
 #define DERMS_SETTLEMENT_AFILE_H
@@ -51,5 +52,10 @@ derms_rc	settle_afile_commit(settle_afile_set *set, derms_err *err);
 
 /* Remove every staged temporary (after a failure elsewhere). */
 void		settle_afile_abort(settle_afile_set *set);
+
+/* Remove the hidden temporaries (".NAME.tmp.PID") that a killed writer
+ * left in dir: those whose PID is no longer a live process.  Returns how
+ * many were removed. */
+int			settle_afile_sweep(const char *dir);
 
 #endif							/* DERMS_SETTLEMENT_AFILE_H */

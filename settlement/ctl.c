@@ -25,11 +25,13 @@
 #include "ctl.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -41,6 +43,8 @@
 #include "settlement/meter_read.h"
 #include "settlement/perform.h"
 #include "settlement/series.h"
+#include "settlement/statement.h"
+#include "settlement/store.h"
 #include "settlement/tz.h"
 
 #define CTL_PREFIX "dermsctl: settle: "
@@ -102,6 +106,7 @@ typedef struct export_opts
 	const char *interval;
 	const char *allow_estimated;
 	const char *tz;
+	const char *store;			/* statement only */
 } export_opts;
 
 /* Every option of "settle export", as data. */
@@ -109,7 +114,7 @@ static const ctl_opt export_optv[] = {
 	{"--iso", offsetof(export_opts, iso), true, false},
 	{"--aggregation", offsetof(export_opts, aggregation), true, false},
 	{"--day", offsetof(export_opts, day), true, false},
-	{"--input", offsetof(export_opts, input), true, false},
+	{"--input", offsetof(export_opts, input), false, false},
 	{"--out", offsetof(export_opts, out), true, false},
 	{"--members", offsetof(export_opts, members), false, false},
 	{"--resources", offsetof(export_opts, resources), false, false},
@@ -126,6 +131,25 @@ static const ctl_opt export_optv[] = {
 };
 
 #define NEXPORT_OPTS (sizeof(export_optv) / sizeof(export_optv[0]))
+
+/* Every option of "settle statement": the export's, from the database. */
+static const ctl_opt statement_optv[] = {
+	{"--aggregation", offsetof(export_opts, aggregation), true, false},
+	{"--day", offsetof(export_opts, day), true, false},
+	{"--iso", offsetof(export_opts, iso), false, false},
+	{"--method", offsetof(export_opts, method), false, false},
+	{"--event", offsetof(export_opts, event), false, false},
+	{"--event-days", offsetof(export_opts, event_days), false, false},
+	{"--holidays", offsetof(export_opts, holidays), false, false},
+	{"--instructions", offsetof(export_opts, instructions), false, false},
+	{"--prices", offsetof(export_opts, prices), false, false},
+	{"--interval", offsetof(export_opts, interval), false, false},
+	{"--tz", offsetof(export_opts, tz), false, false},
+	{"--out", offsetof(export_opts, out), false, false},
+	{"--store", offsetof(export_opts, store), false, true},
+};
+
+#define NSTATEMENT_OPTS (sizeof(statement_optv) / sizeof(statement_optv[0]))
 
 static const char usage_text[] =
 "usage: dermsctl settle baseline --method caiso-10in10|pjm-cbl|nyiso-cbl|mbma|mgo\n"
@@ -554,6 +578,11 @@ typedef struct xrun
 	settle_export *xs;			/* nxs computed */
 	size_t		nxs;
 	PGconn	   *db;
+	bool		from_db;		/* no --input: the database's data */
+	settle_dbfleet fleet;
+	bool		db_instr;		/* instructions from the database */
+	bool		db_prices;
+	settle_xinput price_input;
 } xrun;
 
 static void
@@ -564,7 +593,8 @@ xrun_free(xrun *r)
 	free(r->xs);
 	free(r->reqs);
 	settle_series_set_destroy(r->set);
-	settle_members_free(&r->members);
+	if (!r->from_db)
+		settle_members_free(&r->members);	/* else the fleet's */
 	free(r->list);
 	free(r->listbuf);
 	free(r->aggs);
@@ -573,6 +603,7 @@ xrun_free(xrun *r)
 	settle_dayset_free(&r->holidays);
 	settle_instr_free(&r->instr);
 	settle_price_free(&r->prices);
+	settle_store_fleet_free(&r->fleet);
 	if (r->db != NULL)
 		PQfinish(r->db);
 }
@@ -666,13 +697,16 @@ export_load(xrun *r, derms_err *err)
 
 	if ((r->set = settle_series_set_create()) == NULL)
 		return derms_err_set(err, DERMS_ENOMEM, "out of memory");
-	if ((rc = read_input(r, "readings", r->o.input, &buf, &len, err)) != DERMS_OK)
-		return rc;
-	rc = settle_meter_parse(buf, len, r->o.input, r->set, err);
-	free(buf);
-	if (rc != DERMS_OK ||
-		(rc = settle_series_set_estimate(r->set, &nest, err)) != DERMS_OK)
-		return rc;
+	if (r->o.input != NULL)
+	{
+		if ((rc = read_input(r, "readings", r->o.input, &buf, &len, err)) != DERMS_OK)
+			return rc;
+		rc = settle_meter_parse(buf, len, r->o.input, r->set, err);
+		free(buf);
+		if (rc != DERMS_OK ||
+			(rc = settle_series_set_estimate(r->set, &nest, err)) != DERMS_OK)
+			return rc;
+	}
 	if (r->o.members != NULL)
 	{
 		if ((rc = read_input(r, "members", r->o.members, &buf, &len, err)) != DERMS_OK)
@@ -721,6 +755,54 @@ export_load(xrun *r, derms_err *err)
 		if (rc != DERMS_OK)
 			return rc;
 	}
+	return DERMS_OK;
+}
+
+/*
+ * Without --input: the fleet as of the trading day's start, its members'
+ * readings (from the like days the method needs through the day after),
+ * and instructions and prices from the database unless given as files.
+ */
+static derms_rc
+export_load_db(xrun *r, derms_err *err)
+{
+	int64_t		start = settle_tz_day_start(r->day);
+	int64_t		end = settle_tz_day_start(r->day + 1);
+	int64_t		from = settle_tz_day_start(r->day - 1 -
+										   (r->m ? settle_method_history_days(r->m) : 0));
+	size_t		nest;
+	derms_rc	rc;
+
+	if ((rc = settle_store_fleet(r->db, r->o.aggregation, r->iso->name, start,
+								 &r->fleet, err)) != DERMS_OK ||
+		(rc = settle_store_load_readings(r->db, &r->fleet, from,
+										 settle_tz_day_start(r->day + 2), r->set,
+										 err)) != DERMS_OK ||
+		(rc = settle_series_set_estimate(r->set, &nest, err)) != DERMS_OK)
+		return rc;
+	if (r->o.instructions == NULL)
+	{
+		if ((rc = settle_store_load_instructions(r->db, &r->fleet, start, end,
+												 &r->instr, err)) != DERMS_OK)
+			return rc;
+		r->db_instr = true;
+	}
+	if (r->o.prices == NULL)
+	{
+		if ((rc = settle_store_load_prices(r->db, r->iso->name, start, end,
+										   &r->prices, &r->price_input,
+										   err)) != DERMS_OK)
+			return rc;
+		r->db_prices = r->prices.n > 0;
+	}
+	/* the run borrows the fleet's membership; labels are the aggregations */
+	r->members = r->fleet.members;
+	r->have_members = true;
+	r->aggs = calloc(r->fleet.naggs + 1, sizeof(char *));
+	if (r->aggs == NULL)
+		return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < r->fleet.naggs; i++)
+		r->aggs[r->naggs++] = r->fleet.aggs[i].label;
 	return DERMS_OK;
 }
 
@@ -774,7 +856,7 @@ export_check_opts(xrun *r, derms_err *err)
 	if (r->o.members != NULL && r->o.resources != NULL)
 		return derms_err_set(err, DERMS_EINVAL,
 							 "--members and --resources are alternatives");
-	return settle_afile_check_dir(r->o.out, err);
+	return r->o.out != NULL ? settle_afile_check_dir(r->o.out, err) : DERMS_OK;
 }
 
 /* The aggregations to export and, without --members, the member list. */
@@ -845,8 +927,8 @@ export_req(const xrun *r, const char *agg, settle_export_req *q)
 	q->holidays = r->o.holidays ? &r->holidays : NULL;
 	q->events = &r->events;
 	q->set = r->set;
-	q->instr = r->o.instructions ? &r->instr : NULL;
-	q->prices = r->o.prices ? &r->prices : NULL;
+	q->instr = (r->o.instructions || r->db_instr) ? &r->instr : NULL;
+	q->prices = (r->o.prices || r->db_prices) ? &r->prices : NULL;
 	q->allow_estimated = r->o.allow_estimated != NULL;
 	if (r->have_members)
 	{
@@ -911,6 +993,35 @@ export_audit(xrun *r, const settle_export *x, const settle_xfile *manifest,
 	return DERMS_OK;
 }
 
+/* The inputs of one aggregation's manifest into inputs[]. */
+static derms_rc
+export_inputs(const xrun *r, const settle_export *x, settle_xinput *inputs,
+			  int *ninputs, derms_err *err)
+{
+	derms_rc	rc = DERMS_OK;
+
+	memset(inputs, 0, sizeof(settle_xinput) * SETTLE_XINPUTS_MAX);
+	*ninputs = 0;
+	if (!r->from_db)
+	{
+		memcpy(inputs, r->inputs, sizeof(settle_xinput) * SETTLE_XINPUTS_MAX);
+		*ninputs = r->ninputs;
+		return DERMS_OK;
+	}
+	/* this aggregation's rows, so a manifest does not depend on which other
+	 * aggregations were exported with it */
+	rc = settle_store_agg_input(&r->fleet, x->req->aggregation,
+								&inputs[(*ninputs)++], err);
+	if (rc == DERMS_OK && r->db_instr)
+		rc = settle_store_agg_instr_input(&r->fleet, x->req->aggregation,
+										  &inputs[(*ninputs)++], err);
+	if (r->db_prices)
+		inputs[(*ninputs)++] = r->price_input;
+	for (int i = 0; i < r->ninputs && *ninputs < SETTLE_XINPUTS_MAX; i++)
+		inputs[(*ninputs)++] = r->inputs[i];
+	return rc;
+}
+
 /* Render, write and audit one computed aggregation. */
 static derms_rc
 export_one(xrun *r, const settle_export *x, derms_err *err)
@@ -918,9 +1029,14 @@ export_one(xrun *r, const settle_export *x, derms_err *err)
 	settle_xfile files[SETTLE_XFILES_MAX];
 	int			nfiles = 0;
 	char		audit_id[32] = "none";
+	settle_xinput inputs[SETTLE_XINPUTS_MAX];
+	int			ninputs = 0;
 	derms_rc	rc;
 
-	rc = settle_export_render(x, r->inputs, r->ninputs, files, &nfiles, err);
+	if ((rc = export_inputs(r, x, inputs, &ninputs, err)) != DERMS_OK)
+		return rc;
+	settle_afile_sweep(r->o.out);
+	rc = settle_export_render(x, inputs, ninputs, files, &nfiles, err);
 	if (rc == DERMS_OK)
 		rc = settle_export_write(r->o.out, files, nfiles, err);
 	if (rc == DERMS_OK && r->db != NULL)
@@ -960,8 +1076,27 @@ cmd_export(const char *conninfo, int argc, char **argv)
 			return xfail(&r, &err);
 		}
 	}
-	if (export_load(&r, &err) != DERMS_OK ||
-		export_targets(&r, &err) != DERMS_OK)
+	if (r.o.input == NULL)
+	{
+		if (r.db == NULL)
+		{
+			derms_err_set(&err, DERMS_EINVAL,
+						  "--input FILE, or a database to read (dermsctl -c FILE or --db), is required");
+			return xfail(&r, &err);
+		}
+		if (r.o.members != NULL || r.o.resources != NULL)
+		{
+			derms_err_set(&err, DERMS_EINVAL,
+						  "--members and --resources go with --input; the database has the fleet");
+			return xfail(&r, &err);
+		}
+		r.from_db = true;
+		if (export_load(&r, &err) != DERMS_OK ||
+			export_load_db(&r, &err) != DERMS_OK)
+			return xfail(&r, &err);
+	}
+	else if (export_load(&r, &err) != DERMS_OK ||
+			 export_targets(&r, &err) != DERMS_OK)
 		return xfail(&r, &err);
 	/* compute every aggregation before writing any */
 	r.reqs = calloc(r.naggs, sizeof(settle_export_req));
@@ -998,6 +1133,446 @@ cmd_export(const char *conninfo, int argc, char **argv)
 	return 0;
 }
 
+/* ---- settle import, import-instructions, import-prices ---- */
+
+static PGconn *
+ctl_connect(const char *conninfo, derms_err *err)
+{
+	PGconn	   *c;
+
+	if (conninfo == NULL)
+	{
+		derms_err_set(err, DERMS_EINVAL,
+					  "needs a database (dermsctl -c FILE or --db CONNINFO)");
+		return NULL;
+	}
+	c = PQconnectdb(conninfo);
+	if (PQstatus(c) != CONNECTION_OK)
+	{
+		derms_err_set(err, DERMS_EDB, "could not connect to the database: %s",
+					  PQerrorMessage(c));
+		err->msg[strcspn(err->msg, "\n")] = '\0';
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* "settle import FILE", "import-instructions FILE",
+ * "import-prices --iso ISO FILE" */
+static int
+cmd_import(const char *conninfo, int argc, char **argv)
+{
+	const char *kind = argv[1];
+	const char *path = NULL;
+	const char *iso = NULL;
+	settle_import_result res;
+	derms_err	err;
+	PGconn	   *c;
+	double		t0 = mono_s();
+	double		dt;
+	derms_rc	rc;
+
+	derms_err_clear(&err);
+	for (int i = 2; i < argc; i++)
+	{
+		if (strcmp(argv[i], "--iso") == 0 && i + 1 < argc &&
+			strcmp(kind, "import-prices") == 0)
+			iso = argv[++i];
+		else if (argv[i][0] != '-' && path == NULL)
+			path = argv[i];
+		else
+		{
+			fprintf(stderr, CTL_PREFIX "%s: unexpected argument \"%.64s\"\n", kind,
+					argv[i]);
+			return 2;
+		}
+	}
+	if (path == NULL || (strcmp(kind, "import-prices") == 0 && iso == NULL))
+	{
+		fprintf(stderr, CTL_PREFIX "%s: usage: dermsctl settle %s%s FILE\n", kind,
+				kind, strcmp(kind, "import-prices") == 0 ? " --iso ISO" : "");
+		return 2;
+	}
+	if ((c = ctl_connect(conninfo, &err)) == NULL)
+	{
+		fprintf(stderr, CTL_PREFIX "%s: %s\n", kind, err.msg);
+		return 2;
+	}
+	if (strcmp(kind, "import") == 0)
+		rc = settle_store_import_readings(c, path, export_actor(), stderr, &res, &err);
+	else if (strcmp(kind, "import-instructions") == 0)
+		rc = settle_store_import_instructions(c, path, export_actor(), &res, &err);
+	else
+		rc = settle_store_import_prices(c, path, iso, export_actor(), &res, &err);
+	PQfinish(c);
+	if (rc != DERMS_OK)
+	{
+		fprintf(stderr, CTL_PREFIX "%s: %s\n", kind, err.msg);
+		return rc == DERMS_EDB || rc == DERMS_ENOMEM ? 1 : 2;
+	}
+	dt = mono_s() - t0;
+	printf("imported %s import_id=%" PRId64 " rows=%zu inserted=%" PRId64
+		   " replaced=%" PRId64 " unchanged=%" PRId64 " seconds=%.2f rows_per_s=%.0f\n",
+		   strcmp(kind, "import") == 0 ? "readings" : kind + 7, res.import_id,
+		   res.rows, res.inserted, res.replaced, res.unchanged, dt,
+		   dt > 0 ? (double) res.rows / dt : 0.0);
+	return 0;
+}
+
+/* ---- settle statement [show] ---- */
+
+/* The ISO of aggregation spec from its market, for a missing --iso. */
+static derms_rc
+statement_iso(PGconn *c, const char *spec, char *iso, size_t isosz,
+			  derms_err *err)
+{
+	const char *p[1] = {spec};
+	PGresult   *r = PQexecParams(c, "SELECT lower(coalesce(k.name, g.iso, ''))"
+								 " FROM aggregations g LEFT JOIN iso_markets k ON k.id = g.iso_market_id"
+								 " WHERE g.iso_resource_id = $1 OR g.id::text = $1",
+								 1, NULL, p, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+	{
+		derms_err_set(err, DERMS_EDB, "could not read aggregation \"%s\": %s",
+					  spec, PQerrorMessage(c));
+		err->msg[strcspn(err->msg, "\n")] = '\0';
+		PQclear(r);
+		return DERMS_EDB;
+	}
+	if (PQntuples(r) != 1)
+	{
+		PQclear(r);
+		return derms_err_set(err, DERMS_ENOTFOUND, "unknown aggregation \"%s\"", spec);
+	}
+	snprintf(iso, isosz, "%s",
+			 settle_iso_find(PQgetvalue(r, 0, 0)) ? PQgetvalue(r, 0, 0) : "generic");
+	PQclear(r);
+	return DERMS_OK;
+}
+
+/* Store one statement as the next version unless the latest has the same
+ * digest; prints what happened. */
+static derms_rc
+statement_store(xrun *r, const settle_dbagg *g, const char *summary,
+				const char *intervals, const char *svg, const char *sha,
+				derms_err *err)
+{
+	char		ids[2][32];
+	char		ds[SETTLE_TIME_STRMAX];
+	char		detail[512];
+	const char *p[8];
+	PGresult   *res;
+	PGconn	   *c = r->db;
+
+	snprintf(ids[0], sizeof(ids[0]), "%" PRId64, g->id);
+	snprintf(ids[1], sizeof(ids[1]), "%" PRId64, g->tenant_id);
+	settle_fmt_date(r->day, ds);
+	p[0] = ids[0];
+	p[1] = ids[1];
+	p[2] = ds;
+	p[3] = sha;
+	p[4] = intervals;
+	p[5] = svg;
+	p[6] = export_actor();
+	p[7] = summary;
+	PQclear(PQexec(c, "BEGIN"));
+	/* one writer per aggregation at a time */
+	res = PQexecParams(c, "SELECT 1 FROM aggregations WHERE id = $1 FOR UPDATE", 1,
+					   NULL, p, NULL, NULL, 0);
+	PQclear(res);
+	res = PQexecParams(c, "SELECT id, version, inputs_sha256 = $3 FROM settlement_statements"
+					   " WHERE aggregation_id = $1 AND trading_day = $2::date"
+					   " ORDER BY version DESC LIMIT 1", 3, NULL,
+					   (const char *const[]) {p[0], p[2], p[3]}, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto dberr;
+	if (PQntuples(res) == 1 && PQgetvalue(res, 0, 2)[0] == 't')
+	{
+		printf("statement unchanged aggregation=%s day=%s id=%s version=%s\n",
+			   g->label, ds, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		PQclear(res);
+		PQclear(PQexec(c, "COMMIT"));
+		return DERMS_OK;
+	}
+	PQclear(res);
+	res = PQexecParams(c,
+					   "INSERT INTO settlement_statements (aggregation_id, tenant_id, trading_day,"
+					   " version, iso, zone, interval_minutes, method, event_start, event_end,"
+					   " members, energy_kwh, baseline_kwh, delivered_kwh, instructed_kwh,"
+					   " under_kwh, over_kwh, performance_ratio, estimated_intervals, value,"
+					   " inputs_sha256, inputs, intervals, chart_svg, created_by)"
+					   " SELECT $1, $2, $3::date, coalesce((SELECT max(version) FROM"
+					   "  settlement_statements WHERE aggregation_id = $1 AND trading_day = $3::date), 0) + 1,"
+					   " s->>'iso', s->>'zone', (s->>'interval_minutes')::int, s->>'method',"
+					   " (s->>'event_start_utc')::timestamptz, (s->>'event_end_utc')::timestamptz,"
+					   " (s->>'members')::int, (s->>'energy_kwh')::numeric,"
+					   " (s->>'baseline_kwh')::numeric, (s->>'delivered_kwh')::numeric,"
+					   " (s->>'instructed_kwh')::numeric, (s->>'under_kwh')::numeric,"
+					   " (s->>'over_kwh')::numeric, (s->>'performance_ratio')::float8,"
+					   " (s->>'estimated_intervals')::int, (s->>'value')::numeric,"
+					   " $4, s->'inputs', $5::jsonb, $6, $7"
+					   " FROM (SELECT $8::jsonb AS s) q RETURNING id, version",
+					   8, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto dberr;
+	printf("statement stored aggregation=%s day=%s id=%s version=%s\n", g->label, ds,
+		   PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	snprintf(detail, sizeof(detail),
+			 "{\"statement_id\":%s,\"version\":%s,\"aggregation\":\"%s\",\"day\":\"%s\","
+			 "\"sha256\":\"%s\"}", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+			 g->label, ds, sha);
+	PQclear(res);
+	{
+		char		object[160];
+
+		snprintf(object, sizeof(object), "%s/%s", g->label, ds);
+		res = PQexecParams(c, "SELECT audit_append($1, 'settle.statement', $2, $3::jsonb)",
+						   3, NULL, (const char *const[]) {export_actor(), object, detail},
+						   NULL, NULL, 0);
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto dberr;
+	PQclear(res);
+	res = PQexec(c, "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		goto dberr;
+	PQclear(res);
+	return DERMS_OK;
+
+dberr:
+	{
+		const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+		derms_err_set(err, DERMS_EDB, "could not store the statement: %s",
+					  m ? m : PQerrorMessage(c));
+		err->msg[strcspn(err->msg, "\n")] = '\0';
+	}
+	PQclear(res);
+	PQclear(PQexec(c, "ROLLBACK"));
+	return DERMS_EDB;
+}
+
+/* "settle statement show --aggregation ID --day D [--version N]
+ * [--chart FILE]" */
+static int
+cmd_statement_show(const char *conninfo, int argc, char **argv)
+{
+	const char *agg = NULL,
+			   *day = NULL,
+			   *version = NULL,
+			   *chart = NULL;
+	derms_err	err;
+	PGconn	   *c;
+	PGresult   *r;
+	const char *p[3];
+	int			n;
+
+	for (int i = 2; i < argc; i++)
+	{
+		const char **dst = strcmp(argv[i], "--aggregation") == 0 ? &agg
+			: strcmp(argv[i], "--day") == 0 ? &day
+			: strcmp(argv[i], "--version") == 0 ? &version
+			: strcmp(argv[i], "--chart") == 0 ? &chart : NULL;
+
+		if (dst == NULL || i + 1 >= argc)
+		{
+			fprintf(stderr, CTL_PREFIX "statement show: unexpected argument \"%.64s\"\n",
+					argv[i]);
+			return 2;
+		}
+		*dst = argv[++i];
+	}
+	if (agg == NULL || day == NULL)
+	{
+		fprintf(stderr, CTL_PREFIX "statement show: --aggregation and --day are required\n");
+		return 2;
+	}
+	if ((c = ctl_connect(conninfo, &err)) == NULL)
+	{
+		fprintf(stderr, CTL_PREFIX "statement show: %s\n", err.msg);
+		return 2;
+	}
+	p[0] = agg;
+	p[1] = day;
+	p[2] = version;
+	r = PQexecParams(c, "SELECT s.version, s.id, to_char(s.created_at AT TIME ZONE 'UTC',"
+					 " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), s.iso, s.method, s.members,"
+					 " s.energy_kwh, s.baseline_kwh, s.delivered_kwh, s.instructed_kwh,"
+					 " s.under_kwh, s.over_kwh, s.performance_ratio, s.estimated_intervals,"
+					 " s.value, s.inputs_sha256, s.created_by, s.chart_svg"
+					 " FROM settlement_statements s JOIN aggregations g ON g.id = s.aggregation_id"
+					 " WHERE (g.iso_resource_id = $1 OR g.id::text = $1)"
+					 "  AND s.trading_day = $2::date AND ($3::int IS NULL OR s.version = $3::int)"
+					 " ORDER BY s.version", 3, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+	{
+		fprintf(stderr, CTL_PREFIX "statement show: %s", PQerrorMessage(c));
+		PQclear(r);
+		PQfinish(c);
+		return 2;
+	}
+	n = PQntuples(r);
+	if (n == 0)
+	{
+		fprintf(stderr, CTL_PREFIX "statement show: no statement of aggregation \"%s\" on %s%s%s\n",
+				agg, day, version ? " version " : "", version ? version : "");
+		PQclear(r);
+		PQfinish(c);
+		return 2;
+	}
+	fputs("version,id,created_at,iso,method,members,energy_kwh,baseline_kwh,"
+		  "delivered_kwh,instructed_kwh,under_kwh,over_kwh,performance_ratio,"
+		  "estimated_intervals,value,inputs_sha256,created_by\n", stdout);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < 17; j++)
+			printf("%s%s", PQgetvalue(r, i, j), j == 16 ? "\n" : ",");
+	if (chart != NULL)
+	{
+		settle_afile_set set;
+		char	   *dir = strdup(chart);
+		char	   *slash;
+		const char *name = chart;
+		const char *svg = PQgetvalue(r, n - 1, 17);
+
+		/* atomically, next to where it is asked for */
+		if (dir == NULL)
+		{
+			PQclear(r);
+			PQfinish(c);
+			return 1;
+		}
+		slash = strrchr(dir, '/');
+		if (slash != NULL)
+		{
+			*slash = '\0';
+			name = slash + 1 - dir + chart;
+		}
+		settle_afile_init(&set, slash != NULL ? dir : ".");
+		if (settle_afile_stage(&set, name, svg, strlen(svg), &err) != DERMS_OK ||
+			settle_afile_commit(&set, &err) != DERMS_OK)
+		{
+			fprintf(stderr, CTL_PREFIX "statement show: %s\n", err.msg);
+			free(dir);
+			PQclear(r);
+			PQfinish(c);
+			return 2;
+		}
+		free(dir);
+	}
+	PQclear(r);
+	PQfinish(c);
+	return 0;
+}
+
+/* "settle statement --aggregation ID --day D [--store] [--out DIR] ..." */
+static int
+cmd_statement(const char *conninfo, int argc, char **argv)
+{
+	xrun		r;
+	derms_err	err;
+	char		iso[16];
+	settle_xinput inputs[SETTLE_XINPUTS_MAX];
+	int			ninputs;
+	settle_statement st;
+	char	   *summary = NULL,
+			   *intervals = NULL,
+			   *svg = NULL;
+	size_t		svglen = 0;
+	char		sha[SETTLE_SHA256_HEX];
+	int			rc = 0;
+
+	if (argc >= 3 && strcmp(argv[2], "show") == 0)
+		return cmd_statement_show(conninfo, argc - 1, argv + 1);
+	memset(&r, 0, sizeof(r));
+	derms_err_clear(&err);
+	if (parse_opts(argc, argv, statement_optv, NSTATEMENT_OPTS, &r.o, sizeof(r.o),
+				   &err) != DERMS_OK)
+		return xfail(&r, &err);
+	if ((r.db = ctl_connect(conninfo, &err)) == NULL)
+		return xfail(&r, &err);
+	if (strchr(r.o.aggregation, ',') != NULL || strcmp(r.o.aggregation, "all") == 0)
+	{
+		derms_err_set(&err, DERMS_EINVAL, "--aggregation: one aggregation per statement");
+		return xfail(&r, &err);
+	}
+	if (r.o.iso == NULL)
+	{
+		if (statement_iso(r.db, r.o.aggregation, iso, sizeof(iso), &err) != DERMS_OK)
+			return xfail(&r, &err);
+		r.o.iso = iso;
+	}
+	r.o.allow_estimated = "1";	/* a statement counts them instead */
+	r.from_db = true;
+	if (export_check_opts(&r, &err) != DERMS_OK ||
+		export_load(&r, &err) != DERMS_OK ||
+		export_load_db(&r, &err) != DERMS_OK)
+		return xfail(&r, &err);
+	r.reqs = calloc(1, sizeof(settle_export_req));
+	r.xs = calloc(1, sizeof(settle_export));
+	if (r.reqs == NULL || r.xs == NULL)
+	{
+		derms_err_set(&err, DERMS_ENOMEM, "out of memory");
+		return xfail(&r, &err);
+	}
+	export_req(&r, r.aggs[0], &r.reqs[0]);
+	if (settle_export_compute(&r.reqs[0], &r.xs[0], &err) != DERMS_OK)
+		return xfail(&r, &err);
+	r.nxs = 1;
+	settle_statement_compute(&r.xs[0], &st);
+	if (export_inputs(&r, &r.xs[0], inputs, &ninputs, &err) != DERMS_OK ||
+		settle_statement_json(&r.xs[0], &st, inputs, ninputs, &summary, &intervals,
+							  &err) != DERMS_OK ||
+		settle_statement_svg(&r.xs[0], &svg, &svglen, &err) != DERMS_OK ||
+		settle_sha256_hex(summary, strlen(summary), sha, &err) != DERMS_OK)
+		goto fail;
+	if (r.o.out != NULL)
+	{
+		settle_afile_set set;
+		char		name[2][SETTLE_AFILE_NAME_MAX];
+		char		ds[SETTLE_TIME_STRMAX];
+
+		settle_fmt_date(r.day, ds);
+		snprintf(name[0], sizeof(name[0]), "%s_%s_%s.statement.json", r.iso->name,
+				 r.aggs[0], ds);
+		snprintf(name[1], sizeof(name[1]), "%s_%s_%s.chart.svg", r.iso->name,
+				 r.aggs[0], ds);
+		settle_afile_sweep(r.o.out);
+		settle_afile_init(&set, r.o.out);
+		if (settle_afile_stage(&set, name[0], summary, strlen(summary), &err) != DERMS_OK ||
+			settle_afile_stage(&set, name[1], svg, svglen, &err) != DERMS_OK ||
+			settle_afile_commit(&set, &err) != DERMS_OK)
+			goto fail;
+	}
+	if (r.o.store != NULL &&
+		statement_store(&r, settle_store_agg_find(&r.fleet, r.aggs[0]), summary,
+						intervals, svg, sha, &err) != DERMS_OK)
+		goto fail;
+	printf("%s\n", summary);
+	fflush(stdout);
+	free(summary);
+	free(intervals);
+	free(svg);
+	xrun_free(&r);
+	return rc;
+
+fail:
+	free(summary);
+	free(intervals);
+	free(svg);
+	return xfail(&r, &err);
+}
+
 /* The subcommands of "dermsctl settle", as data. */
 static const struct
 {
@@ -1006,6 +1581,10 @@ static const struct
 }			settle_cmds[] = {
 	{"baseline", cmd_baseline},
 	{"export", cmd_export},
+	{"import", cmd_import},
+	{"import-instructions", cmd_import},
+	{"import-prices", cmd_import},
+	{"statement", cmd_statement},
 };
 
 int
@@ -1020,7 +1599,7 @@ settle_ctl_main(const char *conninfo, int argc, char **argv)
 	for (size_t i = 0; i < sizeof(settle_cmds) / sizeof(settle_cmds[0]); i++)
 		if (strcmp(argv[1], settle_cmds[i].name) == 0)
 			return settle_cmds[i].fn(conninfo, argc, argv);
-	fprintf(stderr, CTL_PREFIX "unknown command \"%.64s\" (known: baseline, export)\n",
+	fprintf(stderr, CTL_PREFIX "unknown command \"%.64s\" (known: baseline, export, import, import-instructions, import-prices, statement)\n",
 			argv[1]);
 	return 2;
 }

@@ -29,10 +29,10 @@
 
 /* The ISOs, as data: zone and the ISO-specific files. */
 static const settle_iso_info settle_isos[] = {
-	{SETTLE_ISO_CAISO, "caiso", "America/Los_Angeles", true, false},
-	{SETTLE_ISO_PJM, "pjm", "America/New_York", false, true},
-	{SETTLE_ISO_NYISO, "nyiso", "America/New_York", false, false},
-	{SETTLE_ISO_GENERIC, "generic", NULL, false, false},
+	{SETTLE_ISO_CAISO, "caiso", "America/Los_Angeles", true, false, false},
+	{SETTLE_ISO_PJM, "pjm", "America/New_York", false, true, false},
+	{SETTLE_ISO_NYISO, "nyiso", "America/New_York", false, false, true},
+	{SETTLE_ISO_GENERIC, "generic", NULL, false, false, false},
 };
 
 const settle_iso_info *
@@ -619,6 +619,70 @@ render_pjm(const settle_export *x, settle_xfile *file, derms_err *err)
 	return out_close(&o, file, err);
 }
 
+/*
+ * NYISO hourly MWh in prevailing Eastern time, hour beginning (HB00 ..
+ * HB23); the fall-back day's second 01:00 hour has repeated_hour 1 and
+ * its own offset in interval_begin_ept.  Aggregation first (record A),
+ * then members (R).  Our reading of the DR settlement meter data layout;
+ * to be checked against NYISO's current template (DESIGN.md).
+ */
+static derms_rc
+render_nyiso(const settle_export *x, settle_xfile *file, derms_err *err)
+{
+	out			o;
+	char		ds[SETTLE_TIME_STRMAX];
+	int			per = (int) (3600 / x->interval_s);
+	int			nhours = x->nslots / per;
+
+	if (3600 % x->interval_s != 0 || x->nslots % per != 0 ||
+		x->start % 3600 != 0)
+		return derms_err_set(err, DERMS_EINVAL,
+							 "the NYISO hourly file needs whole hours in %s",
+							 x->req->zone);
+	if (out_open(&o, err) != DERMS_OK)
+		return DERMS_ENOMEM;
+	settle_fmt_date(x->req->day, ds);
+	fputs("record,aggregation_id,resource_id,trade_date,hour_beginning,"
+		  "repeated_hour,interval_begin_ept,interval_begin_utc,mwh,estimated\n",
+		  o.f);
+	file->rows = 0;
+	for (size_t i = 0; i < x->nrows; i++)
+	{
+		size_t		r = i == 0 ? x->req->nmembers : i - 1;
+		int			prev_hour = -1;
+
+		for (int h = 0; h < nhours; h++)
+		{
+			int64_t		t = x->start + (int64_t) h * 3600;
+			int64_t		lt = t + settle_tz_offset(t);
+			int			lhour = (int) ((lt - x->req->day * 86400) / 3600);
+			bool		repeated = lhour == prev_hour;
+			int64_t		wh = 0;
+			bool		est = false;
+			char		g[SETTLE_TIME_STRMAX];
+			char		l[SETTLE_TIME_STRMAX];
+
+			prev_hour = lhour;
+			for (int k = h * per; k < (h + 1) * per; k++)
+			{
+				const settle_xcell *c = settle_export_cell(x, r, k);
+
+				wh += c->wh;
+				est |= (c->flags & SETTLE_X_EST) != 0;
+			}
+			settle_fmt_utc(t, g);
+			fmt_local_at(t, t, l);
+			fprintf(o.f, "%s,%s,%s,%s,HB%02d,%d,%s,%s",
+					r == x->req->nmembers ? "A" : "R", x->req->aggregation,
+					member_name(x, r), ds, lhour, repeated ? 1 : 0, l, g);
+			put_fixed(o.f, wh, 6);
+			fputs(est ? ",1\n" : ",0\n", o.f);
+			file->rows++;
+		}
+	}
+	return out_close(&o, file, err);
+}
+
 static void
 put_opt(FILE *f, bool has, int64_t v, int decimals)
 {
@@ -830,6 +894,13 @@ settle_export_render(const settle_export *x, const settle_xinput *inputs,
 	{
 		snprintf(files[n].name, SETTLE_AFILE_NAME_MAX, "%s.pjm-hourly.csv", prefix);
 		if ((rc = render_pjm(x, &files[n], err)) != DERMS_OK)
+			goto fail;
+		n++;
+	}
+	if (x->req->iso->nyiso_hourly)
+	{
+		snprintf(files[n].name, SETTLE_AFILE_NAME_MAX, "%s.nyiso-hourly.csv", prefix);
+		if ((rc = render_nyiso(x, &files[n], err)) != DERMS_OK)
 			goto fail;
 		n++;
 	}

@@ -44,6 +44,7 @@ typedef struct settle_iso_info
 	const char *zone;			/* prevailing zone; NULL = any (--tz) */
 	bool		caiso_sqmd;		/* writes the MRI-S meter data file */
 	bool		pjm_hourly;		/* writes the PJM hourly file */
+	bool		nyiso_hourly;	/* writes the NYISO hourly file */
 } settle_iso_info;
 
 /* Cell flags */
@@ -123,9 +124,13 @@ typedef struct settle_xfile
 typedef struct settle_xinput
 {
 	const char *role;			/* "readings", "members", ... */
-	const char *path;
+	const char *path;			/* file; NULL when from the database */
 	size_t		bytes;
 	char		sha256[SETTLE_SHA256_HEX];
+	/* database inputs (path NULL): the relation read, rows, version */
+	const char *relation;
+	size_t		rows;
+	int64_t		version;		/* max import sequence of the rows */
 } settle_xinput;
 
 #define SETTLE_XFILES_MAX 6

@@ -12,6 +12,7 @@
  */
 #include "export.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,8 +165,17 @@ settle_manifest_render(const settle_export *x, const settle_xfile *files,
 	fputs("\"inputs\":[", f);
 	for (int i = 0; i < ninputs; i++)
 	{
-		fprintf(f, "%s\n{\"role\":\"%s\",\"file\":", i ? "," : "",
-				inputs[i].role);
+		fprintf(f, "%s\n{\"role\":\"%s\",", i ? "," : "", inputs[i].role);
+		if (inputs[i].path == NULL)
+		{
+			/* from the database: what was read, how much, which version */
+			fprintf(f, "\"database\":\"%s\",\"rows\":%zu,"
+					"\"import_version\":%" PRId64 ",\"sha256\":\"%s\"}",
+					inputs[i].relation, inputs[i].rows, inputs[i].version,
+					inputs[i].sha256);
+			continue;
+		}
+		fputs("\"file\":", f);
 		json_str(f, base_name(inputs[i].path));
 		fprintf(f, ",\"bytes\":%zu,\"sha256\":\"%s\"}", inputs[i].bytes,
 				inputs[i].sha256);

@@ -58,6 +58,8 @@ static const struct
 	{"settle_perform", settle_perform_suite},
 	{"settle_ctl", settle_ctl_suite},
 	{"settle_export", settle_export_suite},
+	{"settle_store", settle_store_suite},
+	{"statements", statements_suite},
 	{"oadr_model", oadr_model_suite},
 	{"oadr_store", oadr_store_suite},
 	{"oadr", oadr_suite},

@@ -43,6 +43,8 @@ Suite	   *settle_baseline_suite(void);
 Suite	   *settle_perform_suite(void);
 Suite	   *settle_ctl_suite(void);
 Suite	   *settle_export_suite(void);
+Suite	   *settle_store_suite(void);
+Suite	   *statements_suite(void);
 Suite	   *oadr_model_suite(void);
 Suite	   *oadr_store_suite(void);
 Suite	   *oadr_suite(void);

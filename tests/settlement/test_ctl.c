@@ -150,7 +150,7 @@ static const struct
 	{"baseline --method caiso-10in10 --input r.csv --frobnicate 1" EVENT, "unknown option \"--frobnicate\""},
 	{"baseline --method caiso-10in10 --input r.csv --interval 30" EVENT, "--interval: \"30\" is not 5, 15 or 60"},
 	{"baseline --method caiso-10in10 --input r.csv --interval 5" EVENT, "has 60-minute data; cannot settle at 5-minute"},
-	{"frobnicate", "unknown command \"frobnicate\" (known: baseline, export)"},
+	{"frobnicate", "unknown command \"frobnicate\" (known: baseline, export, import, import-instructions, import-prices, statement)"},
 	{"export --iso caiso", "--aggregation is required"},
 };
 
