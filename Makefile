@@ -13,7 +13,8 @@ DESTDIR  ?=
 CC       ?= gcc
 SANITIZE ?=
 
-PKGS := libmicrohttpd gnutls libpq jansson libxml-2.0 libsystemd openssl libcurl clp
+PKGS := libmicrohttpd gnutls libpq jansson libxml-2.0 libsystemd openssl libcurl clp \
+        libmosquitto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)

@@ -19,6 +19,7 @@ PACKAGES=(
 	libssl-dev libxml2-dev libxml2-utils libjansson-dev
 	check libsubunit-dev libsystemd-dev coinor-libclp-dev
 	libcurl4-openssl-dev curl openssl ca-certificates tzdata
+	mosquitto libmosquitto-dev mosquitto-clients
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # deploy/run-dev.sh BUILD_DIR -- what `make run` does after building:
 # a private PostgreSQL 15 cluster under var/pg (unix socket only), the
-# schema, a demo PKI under var/pki, var/dermsd.conf, and dermsd in the
-# foreground.  Ctrl-C stops dermsd and then the cluster.  A second run
-# reuses var/.
+# schema, a demo PKI under var/pki, a private MQTT broker under var/mqtt
+# (TLS on 127.0.0.1, client certificates), var/dermsd.conf, and dermsd in
+# the foreground.  Ctrl-C stops dermsd and then the broker and the
+# cluster.  A second run reuses var/.
 set -euo pipefail
 
 build=${1:-build}
@@ -16,6 +17,8 @@ pki=$var/pki
 sep2_port=${DERMS_SEP2_PORT:-8443}
 vtn_port=${DERMS_VTN_PORT:-8444}
 admin_port=${DERMS_ADMIN_PORT:-9090}
+mqtt_port=${DERMS_MQTT_PORT:-8883}
+mqtt=$var/mqtt
 
 mkdir -p "$var"
 chmod 755 "$var"
@@ -72,6 +75,10 @@ if ! grep -q '^token_key_file' "$conf"; then
 	printf '\n[vtn]\ntoken_key_file = %s\n' "$pki/vtn-token.key" >> "$conf"
 fi
 
+# The MQTT broker of the OpenADR MQTT notifier binding (its own session too).
+deploy/mosquitto.sh init "$mqtt" "$pki" "$mqtt_port" >/dev/null
+setsid deploy/mosquitto.sh start "$mqtt" >/dev/null
+
 "$build/dermsctl" -c "$conf" migrate >/dev/null
 "$build/dermsctl" -c "$conf" cert register "$pki/device-demo.pem" --role device >/dev/null
 "$build/dermsctl" -c "$conf" cert register "$pki/aggregator-demo.pem" --role aggregator \
@@ -99,14 +106,22 @@ if [ ! -f "$clients" ]; then
 fi
 cred() { sed -n "s/^$1=//p" "$clients" 2>/dev/null; }
 
+# Broker certificates for every VTN client and the ACL from the vens (run
+# it again after creating vens); then dermsd publishes there too.
+"$build/dermsctl" -c "$conf" vtn mqtt sync --pki "$pki" --broker "$mqtt" >/dev/null
+if ! grep -q '^\[mqtt\]' "$conf"; then
+	{ echo; deploy/mosquitto.sh conf "$mqtt"; } >> "$conf"
+fi
+
 stop_all() {
 	trap - INT TERM EXIT
 	if [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	fi
+	deploy/mosquitto.sh stop "$mqtt" >/dev/null 2>&1 || true
 	deploy/pgcluster.sh stop "$var/pg" >/dev/null 2>&1 || true
-	echo "dermsd and its PostgreSQL cluster stopped"
+	echo "dermsd, its MQTT broker and its PostgreSQL cluster stopped"
 }
 trap stop_all INT TERM EXIT
 
@@ -119,6 +134,7 @@ dermsd is starting (configuration $conf):
   VTN / API     https://127.0.0.1:$(port_of vtn)
   health        http://127.0.0.1:$(port_of admin)/healthz  /readyz  /metrics
   PostgreSQL    $conninfo
+  MQTT broker   mqtts://127.0.0.1:$mqtt_port   (client certificates; ACL $mqtt/acl)
 
 Fetch /dcap as the demo device:
   curl --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-CCM8 --cert $pki/device-demo.pem --key $pki/device-demo.key --cacert $pki/ca.pem https://127.0.0.1:$(port_of sep2)/dcap
@@ -128,6 +144,11 @@ OpenADR 3.1 VTN clients of the demo aggregator (kept in $clients):
   VEN             client_id=$(cred ven_client_id) client_secret=$(cred ven_client_secret)
 Get a VEN access token:
   curl --cacert $pki/ca.pem -d grant_type=client_credentials -d client_id=$(cred ven_client_id) -d client_secret=$(cred ven_client_secret) https://127.0.0.1:$(port_of vtn)/auth/token
+
+A VEN reads its notifications from the broker with its own certificate
+(also served in GET /notifiers); VEN_ID is one of its vens (POST /vens,
+then: dermsctl -c $conf vtn mqtt sync --pki $pki --broker $mqtt):
+  mosquitto_sub -h 127.0.0.1 -p $mqtt_port -V mqttv311 -q 1 -v --cafile $mqtt/trust.pem --cert $pki/$(cred ven_client_id).pem --key $pki/$(cred ven_client_id).key -t 'openadr3/vens/VEN_ID/#'
 
 Press Ctrl-C to stop.
 

@@ -16,4 +16,9 @@ int			dispatch_check_schedule(const dispatch_instance *in,
 									const dispatch_schedule *s, double tol,
 									derms_err *err);
 
+/* The same count for resource r's own limits alone (no feeders). */
+int			dispatch_check_resource(const dispatch_instance *in,
+									const dispatch_schedule *s, int r,
+									double tol);
+
 #endif							/* DERMS_DISPATCH_CHECK_H */

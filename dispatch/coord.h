@@ -19,4 +19,17 @@
 derms_rc	dispatch_coord_solve(const dispatch_instance *in,
 								 dispatch_schedule **out, derms_err *err);
 
+/*
+ * Re-solve in from prev, a schedule of the same resources and horizon (a
+ * re-dispatch after a resource missed its setpoint or its state drifted):
+ * each resource whose previous schedule is still within its own limits
+ * keeps it as the start of the repair, the others start from their
+ * priced schedules, and the repair's soft phase is short.  The
+ * bound is computed afresh.  Same results and errors as
+ * dispatch_coord_solve().
+ */
+derms_rc	dispatch_coord_resolve(const dispatch_instance *in,
+								   const dispatch_schedule *prev,
+								   dispatch_schedule **out, derms_err *err);
+
 #endif							/* DERMS_DISPATCH_COORD_H */

@@ -4,12 +4,17 @@
  *
  *	  dermsctl dispatch solve --input FILE --output FILE [--exact] [--csv FILE]
  *	  dermsctl dispatch generate --tier XS|S|M|L --seed N [--output FILE]
+ *	  dermsctl dispatch run --aggregation ID [--horizon H] [--no-publish]
+ *	  dermsctl dispatch show RUN [--csv|--json|--plot FILE]
  *
  * NOTES
  *	  Exit codes: 0 done; 1 a solver or I/O failure; 2 bad usage or bad
  *	  input (the message names the field).  Infeasible targets are not an
  *	  error: the schedule reports the shortfall.  One arena owns the
- *	  instance; schedules are freed here.
+ *	  instance; schedules are freed here.  "run" and "show" work on the
+ *	  database (dispatch_ctl_db_main, given the connection and the
+ *	  publishing function by server/dermsctl.c); exit code 3 there means
+ *	  no such aggregation or run.
  */
 #include "ctl.h"
 
@@ -23,6 +28,7 @@
 #include "dispatch/generate.h"
 #include "dispatch/instance.h"
 #include "dispatch/output.h"
+#include "dispatch/store.h"
 #include "server/arena.h"
 
 static int
@@ -30,7 +36,9 @@ usage(void)
 {
 	fprintf(stderr,
 			"usage: dermsctl dispatch solve --input FILE --output FILE [--exact] [--csv FILE]\n"
-			"       dermsctl dispatch generate --tier XS|S|M|L --seed N [--output FILE]\n");
+			"       dermsctl dispatch generate --tier XS|S|M|L --seed N [--output FILE]\n"
+			"       dermsctl dispatch run --aggregation ID [--horizon H] [--no-publish]\n"
+			"       dermsctl dispatch show RUN [--csv|--json|--plot FILE]\n");
 	return 2;
 }
 
@@ -225,5 +233,130 @@ dispatch_ctl_main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc, argv);
+	return usage();
+}
+
+/* ---- on the database: run, show ---- */
+
+static int
+cmd_run(PGconn *c, const dispatch_run_request *defaults, int argc, char **argv)
+{
+	static const char *const valued[] = {"--aggregation", "--horizon", NULL};
+	static const char *const flags[] = {"--no-publish", NULL};
+	const char *agg = opt(argc, argv, "--aggregation"),
+			   *hor = opt(argc, argv, "--horizon");
+	dispatch_run_request rq = *defaults;
+	const char *summary;
+	char	   *end;
+	arena	   *a;
+	derms_err	err;
+	int64_t		run;
+	derms_rc	rc;
+
+	if (!args_ok(argc, argv, valued, flags) || agg == NULL)
+		return usage();
+	rq.aggregation_id = strtoll(agg, &end, 10);
+	if (*agg == '\0' || *end != '\0' || rq.aggregation_id <= 0)
+	{
+		fprintf(stderr, "dermsctl: dispatch: --aggregation: \"%s\" is not an id\n", agg);
+		return 2;
+	}
+	if (hor != NULL)
+	{
+		long		h = strtol(hor, &end, 10);
+
+		if (*hor == '\0' || *end != '\0' || h < 1 || h > 48)
+		{
+			fprintf(stderr, "dermsctl: dispatch: --horizon: must be 1 to 48 hours\n");
+			return 2;
+		}
+		rq.horizon_h = (int) h;
+	}
+	if (flag(argc, argv, "--no-publish"))
+		rq.publish = NULL;
+	rq.reason = "dermsctl dispatch run";
+	if ((a = arena_create(0)) == NULL)
+		return 1;
+	rc = dispatch_run_db(c, a, &rq, &run, &err);
+	if (rc == DERMS_OK)
+		rc = dispatch_store_summary(c, a, run, &summary, &err);
+	if (rc != DERMS_OK)
+	{
+		fprintf(stderr, "dermsctl: dispatch: %s\n", err.msg);
+		arena_destroy(a);
+		return rc == DERMS_ENOTFOUND ? 3 : rc == DERMS_EINVAL || rc == DERMS_ERANGE ? 2 : 1;
+	}
+	printf("%s\n", summary);
+	arena_destroy(a);
+	return 0;
+}
+
+static int
+cmd_show(PGconn *c, int argc, char **argv)
+{
+	const char *plot = NULL;
+	const char *text = NULL;
+	char	   *end;
+	int64_t		run;
+	arena	   *a;
+	derms_err	err;
+	derms_rc	rc;
+	int			mode = 0;		/* 0 summary, 1 csv, 2 json, 3 plot */
+
+	if (argc < 3)
+		return usage();
+	run = strtoll(argv[2], &end, 10);
+	if (argv[2][0] == '\0' || *end != '\0' || run <= 0)
+	{
+		fprintf(stderr, "dermsctl: dispatch: \"%s\" is not a run id\n", argv[2]);
+		return 2;
+	}
+	for (int i = 3; i < argc; i++)
+	{
+		if (strcmp(argv[i], "--csv") == 0 && mode == 0)
+			mode = 1;
+		else if (strcmp(argv[i], "--json") == 0 && mode == 0)
+			mode = 2;
+		else if (strcmp(argv[i], "--plot") == 0 && mode == 0 && i + 1 < argc)
+		{
+			mode = 3;
+			plot = argv[++i];
+		}
+		else
+			return usage();
+	}
+	if ((a = arena_create(0)) == NULL)
+		return 1;
+	if (mode == 0)
+		rc = dispatch_store_summary(c, a, run, &text, &err);
+	else if (mode == 3)
+		rc = dispatch_store_plot(c, a, run, 10, &text, &err);
+	else
+		rc = dispatch_store_schedules(c, a, run, mode == 1, &text, &err);
+	if (rc == DERMS_OK && mode == 3)
+	{
+		FILE	   *f = strcmp(plot, "-") == 0 ? stdout : fopen(plot, "w");
+
+		if (f == NULL || fputs(text, f) == EOF || (f != stdout && fclose(f) != 0))
+			rc = derms_err_set(&err, DERMS_EIO, "could not write \"%s\"", plot);
+	}
+	else if (rc == DERMS_OK)
+		fputs(text, stdout);
+	if (rc == DERMS_OK && mode == 0)
+		fputc('\n', stdout);
+	if (rc != DERMS_OK)
+		fprintf(stderr, "dermsctl: dispatch: %s\n", err.msg);
+	arena_destroy(a);
+	return rc == DERMS_OK ? 0 : rc == DERMS_ENOTFOUND ? 3 : 1;
+}
+
+int
+dispatch_ctl_db_main(PGconn *c, const dispatch_run_request *defaults, int argc,
+					 char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "run") == 0)
+		return cmd_run(c, defaults, argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "show") == 0)
+		return cmd_show(c, argc, argv);
 	return usage();
 }

@@ -19,6 +19,7 @@ typedef struct dispatch_repair_opts
 	double		deadline;		/* CLOCK_MONOTONIC seconds, 0 = none */
 	int			max_sweeps;
 	int			trace;			/* one line per sweep to stderr */
+	int			warm;			/* s is already good: short soft phase */
 } dispatch_repair_opts;
 
 /*

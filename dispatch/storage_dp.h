@@ -32,7 +32,7 @@ typedef struct dispatch_dp_step
  * DISPATCH_DP_MAXP pieces: piece k covers d in [b[k], b[k+1]] at slope
  * s[k]; b[0] = -B, b[n] = A, b increasing, s nondecreasing.
  */
-#define DISPATCH_DP_MAXP 8
+#define DISPATCH_DP_MAXP 12
 
 typedef struct dispatch_dp_pstep
 {

@@ -57,7 +57,7 @@
 #define CONFIG_LINE_MAX 4096	/* bytes per line, newline excluded */
 #define CONFIG_FILE_MAX (1024 * 1024)	/* bytes per file */
 #define CONFIG_NAME_MAX 64		/* "section.key" */
-#define CONFIG_MAX_SETTINGS 64
+#define CONFIG_MAX_SETTINGS 96
 #define CONFIG_SHOW_MAX 100		/* bytes of a bad value quoted in errors */
 #define CONFIG_DEFAULT_SHOW 32	/* longer defaults are not repeated */
 
@@ -170,6 +170,7 @@ static bool equal_addrlist(const derms_config *a, const derms_config *b,
 						   const config_setting *s);
 static bool applies_always(const derms_config *cfg);
 static bool applies_sep2_tls(const derms_config *cfg);
+static bool applies_mqtt(const derms_config *cfg);
 static derms_rc check_required(config_parse *p);
 static derms_rc check_plain_sep2(config_parse *p);
 static derms_rc check_ports(config_parse *p);
@@ -326,6 +327,21 @@ static const config_setting config_settings[] = {
 	{"dispatch.workers", CONFIG_INT, "1", 0, 16, 0,
 		CFG_OFF(dispatch_workers), 0, CONFIG_RESTART,
 	"dispatch scheduler processes; 0 disables dispatch"},
+	{"dispatch.interval_s", CONFIG_INT, "60", 1, 3600, 0,
+		CFG_OFF(dispatch_interval_s), 0, CONFIG_SIGHUP,
+	"seconds between the dispatch role's checks of aggregations with targets"},
+	{"dispatch.horizon_h", CONFIG_INT, "24", 1, 48, 0,
+		CFG_OFF(dispatch_horizon_h), 0, CONFIG_SIGHUP,
+	"hours of targets a dispatch run plans for"},
+	{"dispatch.tolerance_pct", CONFIG_INT, "10", 1, 100, 0,
+		CFG_OFF(dispatch_tolerance_pct), 0, CONFIG_SIGHUP,
+	"re-dispatch when delivered power misses a setpoint by this % of rating"},
+	{"dispatch.soc_tolerance_pct", CONFIG_INT, "5", 1, 100, 0,
+		CFG_OFF(dispatch_soc_tolerance_pct), 0, CONFIG_SIGHUP,
+	"re-dispatch when a SoC is this many points away from the schedule"},
+	{"dispatch.offline_polls", CONFIG_INT, "3", 1, 1000, 0,
+		CFG_OFF(dispatch_offline_polls), 0, CONFIG_SIGHUP,
+	"sep2.post_rate_s periods without a DERStatus before a resource is offline"},
 	{"notify.workers", CONFIG_INT, "1", 0, 16, 0,
 		CFG_OFF(notify_workers), 0, CONFIG_RESTART,
 	"subscription notification processes; 0 disables notifications"},
@@ -362,6 +378,33 @@ static const config_setting config_settings[] = {
 	{"notify.retention_days", CONFIG_INT, "7", 1, 3650, 0,
 		CFG_OFF(notify_retention_days), 0, CONFIG_SIGHUP,
 	"days delivered, dead and refused notifications are kept"},
+
+	/* [mqtt] */
+	{"mqtt.enabled", CONFIG_BOOL, "false", 0, 0, 0,
+		CFG_OFF(mqtt_enabled), 0, CONFIG_RESTART,
+	"publish OpenADR notifications to an MQTT broker too, and list the "
+	"binding in /notifiers"},
+	{"mqtt.host", CONFIG_STRING, "127.0.0.1", 0, 0, CONFIG_NONEMPTY,
+		CFG_OFF(mqtt_host), 0, CONFIG_RESTART,
+	"host name or address of the MQTT broker (TLS)"},
+	{"mqtt.port", CONFIG_INT, "8883", 1, 65535, 0,
+		CFG_OFF(mqtt_port), 0, CONFIG_RESTART,
+	"TCP port of the MQTT broker"},
+	{"mqtt.ca_file", CONFIG_PATH, NULL, 0, 0, CONFIG_FILE,
+		CFG_OFF(mqtt_ca_file), 0, CONFIG_RESTART,
+	"trust anchors (PEM) of the broker's certificate, also served to "
+	"clients as caCert; required when mqtt.enabled is true"},
+	{"mqtt.cert_file", CONFIG_PATH, NULL, 0, 0, CONFIG_FILE,
+		CFG_OFF(mqtt_cert_file), 0, CONFIG_RESTART,
+	"the publisher's client certificate chain (PEM); required when "
+	"mqtt.enabled is true"},
+	{"mqtt.key_file", CONFIG_PATH, NULL, 0, 0, CONFIG_FILE,
+		CFG_OFF(mqtt_key_file), 0, CONFIG_RESTART,
+	"private key of mqtt.cert_file (PEM); required when mqtt.enabled is true"},
+	{"mqtt.public_uri", CONFIG_STRING, "", 0, 0, 0,
+		CFG_OFF(mqtt_public_uri), 0, CONFIG_SIGHUP,
+	"broker URI served in /notifiers (mqtts://host:port); empty: made of "
+	"mqtt.host and mqtt.port"},
 
 	/* [supervisor] */
 	{"supervisor.shutdown_timeout_s", CONFIG_INT, "5", 1, 300, 0,
@@ -417,6 +460,12 @@ static const config_requirement config_requirements[] = {
 	"the vtn listener always uses TLS"},
 	{"vtn.key_file", NULL, applies_always,
 	"the vtn listener always uses TLS"},
+	{"mqtt.ca_file", "mqtt.enabled", applies_mqtt,
+	"required when \"mqtt.enabled\" is true"},
+	{"mqtt.cert_file", "mqtt.enabled", applies_mqtt,
+	"required when \"mqtt.enabled\" is true"},
+	{"mqtt.key_file", "mqtt.enabled", applies_mqtt,
+	"required when \"mqtt.enabled\" is true"},
 };
 
 /* The listeners whose address and port must not collide. */
@@ -953,6 +1002,12 @@ static bool
 applies_sep2_tls(const derms_config *cfg)
 {
 	return cfg->sep2_tls;
+}
+
+static bool
+applies_mqtt(const derms_config *cfg)
+{
+	return cfg->mqtt_enabled;
 }
 
 static derms_rc

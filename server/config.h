@@ -83,6 +83,11 @@ typedef struct derms_config
 
 	/* [dispatch], [notify] */
 	int			dispatch_workers;
+	int			dispatch_interval_s;	/* between the role's passes */
+	int			dispatch_horizon_h;
+	int			dispatch_tolerance_pct; /* setpoint miss, % of rating */
+	int			dispatch_soc_tolerance_pct; /* SoC drift, percentage points */
+	int			dispatch_offline_polls; /* sep2.post_rate_s periods */
 	int			notify_workers;
 	bool		notify_allow_http_loopback;	/* plain http to loopback */
 	char	   *notify_allow_networks;	/* CIDRs exempt from the SSRF rules */
@@ -94,6 +99,15 @@ typedef struct derms_config
 	int			notify_endpoint_dead_after; /* consecutive failures */
 	int			notify_endpoint_cooloff_s;	/* dead endpoint probe interval */
 	int			notify_retention_days;	/* finished rows kept */
+
+	/* [mqtt]: the OpenADR MQTT notifier binding */
+	bool		mqtt_enabled;
+	char	   *mqtt_host;		/* the broker the notify role publishes to */
+	int			mqtt_port;
+	char	   *mqtt_ca_file;	/* trust anchors for the broker; served as caCert */
+	char	   *mqtt_cert_file; /* the publisher's client certificate */
+	char	   *mqtt_key_file;
+	char	   *mqtt_public_uri;	/* "" : mqtts://host:port */
 
 	/* [supervisor] */
 	int			shutdown_timeout_s;

@@ -13,7 +13,6 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +33,9 @@
 #include "migrate.h"
 #include "pki.h"
 #include "protocols/fleet/ctl.h"
+#include "protocols/grid/publish.h"
 #include "protocols/openadr/ctl.h"
+#include "protocols/sep2/ctl.h"
 #include "settlement/ctl.h"
 #include "version.h"
 
@@ -58,6 +59,7 @@ static int	cmd_dispatch(ctl_opts *o, int argc, char **argv);
 static int	cmd_settle(ctl_opts *o, int argc, char **argv);
 static int	cmd_fleet(ctl_opts *o, int argc, char **argv);
 static int	cmd_vtn(ctl_opts *o, int argc, char **argv);
+static int	cmd_der(ctl_opts *o, int argc, char **argv);
 
 static const struct
 {
@@ -81,6 +83,7 @@ static const struct
 	{"import", cmd_fleet, fleet_ctl_usage_import},
 	{"fleet", cmd_fleet, fleet_ctl_usage_fleet},
 	{"vtn", cmd_vtn, vtn_ctl_usage},
+	{"der", cmd_der, sep2_ctl_usage},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -119,56 +122,6 @@ ctl_connect(ctl_opts *o)
 		return NULL;
 	}
 	return c;
-}
-
-static PGresult *
-ctl_exec(PGconn *c, const char *sql, int n, const char *const *params)
-{
-	PGresult   *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(r);
-
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-	{
-		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-
-		cli_fail("database error: %s", m ? m : PQerrorMessage(c));
-		PQclear(r);
-		return NULL;
-	}
-	return r;
-}
-
-static bool
-ctl_simple(PGconn *c, const char *sql)
-{
-	PGresult   *r = ctl_exec(c, sql, 0, NULL);
-
-	if (r == NULL)
-		return false;
-	PQclear(r);
-	return true;
-}
-
-static const char *
-ctl_actor(void)
-{
-	static char buf[128];
-	struct passwd *pw = getpwuid(getuid());
-
-	snprintf(buf, sizeof(buf), "dermsctl:%s", pw ? pw->pw_name : "unknown");
-	return buf;
-}
-
-static bool
-ctl_audit(PGconn *c, const char *action, const char *object, const char *detail_json)
-{
-	const char *p[4] = {ctl_actor(), action, object, detail_json};
-	PGresult   *r = ctl_exec(c, "SELECT audit_append($1, $2, $3, $4::jsonb)", 4, p);
-
-	if (r == NULL)
-		return false;
-	PQclear(r);
-	return true;
 }
 
 /* ---- migrate ---- */
@@ -361,13 +314,13 @@ cert_register(ctl_opts *o, const char *file, const char *role, const char *tenan
 	}
 	if ((c = ctl_connect(o)) == NULL)
 		return 1;
-	if (!ctl_simple(c, "BEGIN"))
+	if (!cli_run(c, "BEGIN"))
 		goto fail;
 	if (tenant)
 	{
 		const char *p[2] = {tenant, strcmp(role, "operator") == 0 ? "utility" : "aggregator"};
 
-		r = ctl_exec(c, "INSERT INTO tenants (name, kind) VALUES ($1, $2)"
+		r = cli_exec(c, "INSERT INTO tenants (name, kind) VALUES ($1, $2)"
 					 " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
 					 2, p);
 		if (r == NULL)
@@ -380,7 +333,7 @@ cert_register(ctl_opts *o, const char *file, const char *role, const char *tenan
 		const char *p[7] = {id.fingerprint, id.lfdi, sfdi, role,
 			tenant ? tenant_id : NULL, subject, not_after[0] ? not_after : NULL};
 
-		r = ctl_exec(c, "INSERT INTO certificates (fingerprint, lfdi, sfdi, role, tenant_id, subject, not_after)"
+		r = cli_exec(c, "INSERT INTO certificates (fingerprint, lfdi, sfdi, role, tenant_id, subject, not_after)"
 					 " VALUES ($1, $2, $3, $4, $5, $6, $7)"
 					 " ON CONFLICT (fingerprint) DO UPDATE SET role = EXCLUDED.role,"
 					 " tenant_id = EXCLUDED.tenant_id RETURNING id, revoked",
@@ -396,10 +349,10 @@ cert_register(ctl_opts *o, const char *file, const char *role, const char *tenan
 
 		snprintf(detail, sizeof(detail), "{\"role\": \"%s\", \"tenant_id\": %s}", role,
 				 tenant ? tenant_id : "null");
-		if (!ctl_audit(c, "cert.register", id.lfdi, detail))
+		if (!cli_audit(c, "cert.register", id.lfdi, detail))
 			goto fail;
 	}
-	if (!ctl_simple(c, "COMMIT"))
+	if (!cli_run(c, "COMMIT"))
 		goto fail;
 	printf("registered LFDI=%s SFDI=%llu role=%s\n", id.lfdi, (unsigned long long) id.sfdi, role);
 	PQfinish(c);
@@ -417,7 +370,7 @@ cert_list(ctl_opts *o)
 
 	if ((c = ctl_connect(o)) == NULL)
 		return 1;
-	r = ctl_exec(c, "SELECT c.lfdi, c.sfdi, c.role, COALESCE(t.name, '-'),"
+	r = cli_exec(c, "SELECT c.lfdi, c.sfdi, c.role, COALESCE(t.name, '-'),"
 				 " CASE WHEN c.revoked THEN 'revoked' ELSE 'valid' END, COALESCE(c.subject, '')"
 				 " FROM certificates c LEFT JOIN tenants t ON t.id = c.tenant_id ORDER BY c.id",
 				 0, NULL);
@@ -478,12 +431,12 @@ cert_revoke(ctl_opts *o, const char *arg, const char *reason)
 		return rc;
 	if ((c = ctl_connect(o)) == NULL)
 		return 1;
-	if (!ctl_simple(c, "BEGIN"))
+	if (!cli_run(c, "BEGIN"))
 		goto fail;
 	{
 		const char *p[2] = {id.lfdi, reason};
 
-		r = ctl_exec(c, "UPDATE certificates SET revoked = true, revoked_at = now(),"
+		r = cli_exec(c, "UPDATE certificates SET revoked = true, revoked_at = now(),"
 					 " revoked_reason = $2 WHERE lfdi = $1 AND NOT revoked", 2, p);
 		if (r == NULL)
 			goto fail;
@@ -494,7 +447,7 @@ cert_revoke(ctl_opts *o, const char *arg, const char *reason)
 	{
 		const char *p[1] = {id.lfdi};
 
-		r = ctl_exec(c, "SELECT 1 FROM certificates WHERE lfdi = $1", 1, p);
+		r = cli_exec(c, "SELECT 1 FROM certificates WHERE lfdi = $1", 1, p);
 		if (r == NULL)
 			goto fail;
 		n = PQntuples(r);
@@ -502,7 +455,7 @@ cert_revoke(ctl_opts *o, const char *arg, const char *reason)
 		if (n > 0)
 		{
 			printf("LFDI=%s is already revoked\n", id.lfdi);
-			ctl_simple(c, "ROLLBACK");
+			cli_run(c, "ROLLBACK");
 			PQfinish(c);
 			return 0;
 		}
@@ -517,14 +470,14 @@ cert_revoke(ctl_opts *o, const char *arg, const char *reason)
 			const char *p2[4] = {id.fingerprint, id.lfdi, sfdi, reason};
 
 			snprintf(sfdi, sizeof(sfdi), "%llu", (unsigned long long) id.sfdi);
-			r = ctl_exec(c, "INSERT INTO certificates (fingerprint, lfdi, sfdi, role, revoked, revoked_at, revoked_reason)"
+			r = cli_exec(c, "INSERT INTO certificates (fingerprint, lfdi, sfdi, role, revoked, revoked_at, revoked_reason)"
 						 " VALUES ($1, $2, $3, 'device', true, now(), $4)", 4, p2);
 			if (r == NULL)
 				goto fail;
 			PQclear(r);
 		}
 	}
-	if (!ctl_audit(c, "cert.revoke", id.lfdi, "{}") || !ctl_simple(c, "COMMIT"))
+	if (!cli_audit(c, "cert.revoke", id.lfdi, "{}") || !cli_run(c, "COMMIT"))
 		goto fail;
 	printf("revoked LFDI=%s\n", id.lfdi);
 	PQfinish(c);
@@ -660,7 +613,7 @@ cmd_device(ctl_opts *o, int argc, char **argv)
 	}
 	if ((c = ctl_connect(o)) == NULL)
 		return 1;
-	if (!ctl_simple(c, "BEGIN") || (r = ctl_exec(c, sql, 2, params)) == NULL)
+	if (!cli_run(c, "BEGIN") || (r = cli_exec(c, sql, 2, params)) == NULL)
 	{
 		PQfinish(c);
 		return 1;
@@ -673,7 +626,7 @@ cmd_device(ctl_opts *o, int argc, char **argv)
 		return 1;
 	}
 	PQclear(r);
-	if (!ctl_audit(c, action, id.lfdi, detail) || !ctl_simple(c, "COMMIT"))
+	if (!cli_audit(c, action, id.lfdi, detail) || !cli_run(c, "COMMIT"))
 	{
 		PQfinish(c);
 		return 1;
@@ -775,7 +728,7 @@ cmd_status(ctl_opts *o, int argc, char **argv)
 	}
 	else
 	{
-		PGresult   *r = ctl_exec(c, "SELECT role, count(*) FILTER (WHERE NOT revoked),"
+		PGresult   *r = cli_exec(c, "SELECT role, count(*) FILTER (WHERE NOT revoked),"
 								 " count(*) FILTER (WHERE revoked) FROM certificates GROUP BY role ORDER BY role",
 								 0, NULL);
 
@@ -795,11 +748,26 @@ cmd_status(ctl_opts *o, int argc, char **argv)
 
 /* ---- modules with their own command-line front ends ---- */
 
+/* dispatch: offline in dispatch/ctl.c; "run" and "show" on our connection */
 static int
 cmd_dispatch(ctl_opts *o, int argc, char **argv)
 {
-	(void) o;
-	return dispatch_ctl_main(argc, argv);
+	dispatch_run_request rq;
+	PGconn	   *c;
+	int			rc;
+
+	if (argc < 2 || (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "show") != 0))
+		return dispatch_ctl_main(argc, argv);
+	memset(&rq, 0, sizeof(rq));
+	rq.horizon_h = o->have_cfg ? o->cfg.dispatch_horizon_h : 24;
+	rq.offline_s = o->have_cfg ? o->cfg.dispatch_offline_polls * o->cfg.sep2_post_rate_s : 900;
+	rq.actor = cli_actor();
+	rq.publish = grid_publish_run;
+	if ((c = ctl_connect(o)) == NULL)
+		return 1;
+	rc = dispatch_ctl_db_main(c, &rq, argc, argv);
+	PQfinish(c);
+	return rc;
 }
 
 /* settle: offline; "settle export" audits when a database is given */
@@ -827,6 +795,20 @@ cmd_fleet(ctl_opts *o, int argc, char **argv)
 	return rc;
 }
 
+/* der: protocols/sep2/ctl.c */
+static int
+cmd_der(ctl_opts *o, int argc, char **argv)
+{
+	PGconn	   *c;
+	int			rc;
+
+	if ((c = ctl_connect(o)) == NULL)
+		return 1;
+	rc = sep2_ctl_main(c, argc, argv);
+	PQfinish(c);
+	return rc;
+}
+
 /* vtn: protocols/openadr/ctl.c; "vtn jwks" needs no database */
 static int
 cmd_vtn(ctl_opts *o, int argc, char **argv)
@@ -836,7 +818,7 @@ cmd_vtn(ctl_opts *o, int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "jwks") == 0)
 		return vtn_ctl_jwks(argv[2]);
-	if (argc < 2 || strcmp(argv[1], "client") != 0)
+	if (argc < 2 || (strcmp(argv[1], "client") != 0 && strcmp(argv[1], "mqtt") != 0))
 	{
 		fprintf(stderr, "usage:\n  dermsctl %s\n", vtn_ctl_usage);
 		return 2;

@@ -21,6 +21,12 @@
  *	  addresses are refused unless in notify.allow_networks.  No proxies,
  *	  no redirects, responses capped at NOTIFY_RESPONSE_MAX bytes.
  *
+ *	  Verifications.  Rows of a kind in verifiers[] (OpenADR callback
+ *	  verification, "oadr_verify") are delivered like any other, but a 2xx
+ *	  counts only if the producer's SQL accepts the answer (the echoed
+ *	  challenge); a refused answer is a failed attempt, retried with
+ *	  backoff.  When such a row is given up, the producer's SQL hears it.
+ *
  * NOTES
  *	  Runs in the forked "notify" worker only (notify_enqueue and the pure
  *	  functions run wherever they are called).  The worker owns its config
@@ -57,6 +63,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify_mqtt.h"
 
 #define NOTIFY_BATCH 16			/* rows claimed per query */
 #define NOTIFY_MAX_INFLIGHT 64	/* transfers at once per worker */
@@ -73,6 +80,26 @@
 #define NOTIFY_SNIPPET 200		/* response bytes kept for last_error */
 #define NOTIFY_BACKOFF_MAX_MS 3600000
 #define NOTIFY_WHY_MAX 256
+#define NOTIFY_ANSWER_MAX 4096	/* answer bytes kept for a verification */
+
+/*
+ * Outbox kinds whose 2xx is not enough: the answer must satisfy the
+ * producer.  answer_sql ($1 row id, $2 the answer as text) returns NULL
+ * when it does, else why not (the attempt then counts as failed);
+ * failed_sql ($1 row id, $2 why) runs once the row is given up.  Both are
+ * the producer's SQL functions (OpenADR callbacks: schema/0011).
+ */
+typedef struct notify_verifier
+{
+	const char *kind;
+	const char *answer_sql;
+	const char *failed_sql;
+} notify_verifier;
+
+static const notify_verifier verifiers[] = {
+	{"oadr_verify", "SELECT oadr_callback_verify($1::bigint, $2)",
+	"SELECT oadr_callback_failed($1::bigint, $2)"},
+};
 
 /* One delivery in flight. */
 typedef struct notify_xfer
@@ -95,6 +122,9 @@ typedef struct notify_xfer
 	size_t		resp_len;
 	char		snippet[NOTIFY_SNIPPET + 1];
 	char		errbuf[CURL_ERROR_SIZE];
+	const notify_verifier *verify;	/* NULL for plain deliveries */
+	char	   *answer;			/* verify: the answer, NUL-terminated */
+	size_t		answer_len;
 } notify_xfer;
 
 typedef struct notify_sock
@@ -122,6 +152,8 @@ typedef struct notify_worker
 	uint64_t	reclaim_at_ms;
 	uint64_t	gauge_at_ms;
 	uint64_t	purge_at_ms;
+	notify_mqtt *mqtt;			/* owned; NULL unless mqtt.enabled */
+	uint64_t	mqtt_at_ms;		/* its next turn */
 } notify_worker;
 
 typedef enum notify_outcome
@@ -648,6 +680,20 @@ on_response(char *data, size_t size, size_t n, void *userp)
 		return 0;
 	}
 	x->resp_len += len;
+	if (x->verify != NULL && x->answer_len < NOTIFY_ANSWER_MAX)
+	{
+		size_t		add = NOTIFY_ANSWER_MAX - x->answer_len < len ?
+			NOTIFY_ANSWER_MAX - x->answer_len : len;
+		char	   *grown = realloc(x->answer, x->answer_len + add + 1);
+
+		if (grown != NULL)
+		{
+			memcpy(grown + x->answer_len, data, add);
+			x->answer_len += add;
+			grown[x->answer_len] = '\0';
+			x->answer = grown;
+		}
+	}
 	if (kept < NOTIFY_SNIPPET)
 	{
 		size_t		add = NOTIFY_SNIPPET - kept < len ? NOTIFY_SNIPPET - kept : len;
@@ -670,6 +716,7 @@ xfer_free(notify_xfer *x)
 	if (x->body)
 		PQfreemem(x->body);
 	free(x->origin);
+	free(x->answer);
 	free(x);
 }
 
@@ -681,6 +728,16 @@ header_safe(const char *s)
 		if ((unsigned char) *s < 0x20 || *s == 0x7f)
 			return false;
 	return true;
+}
+
+/* The verifier of outbox kind, or NULL. */
+static const notify_verifier *
+verifier_of(const char *kind)
+{
+	for (size_t i = 0; i < sizeof(verifiers) / sizeof(verifiers[0]); i++)
+		if (strcmp(verifiers[i].kind, kind) == 0)
+			return &verifiers[i];
+	return NULL;
 }
 
 /*
@@ -707,6 +764,7 @@ xfer_new(notify_worker *w, PGresult *r, int row, char *why, size_t why_len)
 	x->origin = strdup(PQgetvalue(r, row, 3));
 	x->age_s = strtod(PQgetvalue(r, row, 7), NULL);
 	x->plain_http = strncasecmp(url, "http://", 7) == 0;
+	x->verify = verifier_of(PQgetvalue(r, row, 8));
 	x->body = PQunescapeBytea((const unsigned char *) PQgetvalue(r, row, 6),
 							  &x->body_len);
 	x->easy = e = curl_easy_init();
@@ -898,6 +956,48 @@ endpoint_failed(notify_worker *w, arena *a, const char *origin, const char *why)
 				err.msg);
 }
 
+/* A verification was given up: tell its producer. */
+static void
+verify_failed(notify_worker *w, arena *a, const notify_xfer *x, const char *why)
+{
+	char		id[24];
+	const char *params[2] = {id, why ? why : "given up"};
+	derms_err	err;
+	PGresult   *r;
+
+	snprintf(id, sizeof(id), "%" PRId64, x->id);
+	r = db_exec(w->db, a, x->verify->failed_sql, 2, params, NULL, &err);
+	if (r == NULL)
+		log_msg(LOG_WARNING, "could not record the failed verification %s: %s", id, err.msg);
+	else
+		log_msg(LOG_WARNING,
+				"callback %s was not verified (%s notification %s, subscription %s):"
+				" its notifications are held until the subscription is updated",
+				x->origin, x->verify->kind, id,
+				PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "gone");
+}
+
+/*
+ * The producer's judgement of a verification's 2xx answer: NULL when it
+ * is accepted, else why not (in a).
+ */
+static const char *
+verify_answer(notify_worker *w, arena *a, const notify_xfer *x)
+{
+	char		id[24];
+	const char *params[2] = {id, x->answer ? x->answer : ""};
+	derms_err	err;
+	PGresult   *r;
+
+	snprintf(id, sizeof(id), "%" PRId64, x->id);
+	r = db_exec(w->db, a, x->verify->answer_sql, 2, params, NULL, &err);
+	if (r == NULL)
+		return arena_printf(a, "could not check the answer: %s", err.msg);
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+		return arena_strdup(a, PQgetvalue(r, 0, 0));
+	return NULL;
+}
+
 /* Write the outcome of a claim. */
 static void
 record(notify_worker *w, arena *a, const notify_xfer *x, notify_outcome o,
@@ -974,6 +1074,8 @@ record(notify_worker *w, arena *a, const notify_xfer *x, notify_outcome o,
 						x->id, x->origin, x->attempts, delay, why);
 			break;
 	}
+	if (x->verify != NULL && (o == NOTIFY_PERMANENT || dead))
+		verify_failed(w, a, x, why);
 }
 
 /* A transfer ended with rc: classify, record, update its receiver. */
@@ -996,7 +1098,15 @@ xfer_done(notify_worker *w, arena *a, notify_xfer *x, CURLcode rc)
 	{
 		if (status >= 200 && status <= 299)
 		{
-			record(w, a, x, NOTIFY_DELIVERED, status, NULL);
+			const char *no = x->verify ? verify_answer(w, a, x) : NULL;
+
+			if (no != NULL)
+			{
+				snprintf(why, sizeof(why), "receiver answered %ld: %s", status, no);
+				record(w, a, x, NOTIFY_RETRY, status, why);
+			}
+			else
+				record(w, a, x, NOTIFY_DELIVERED, status, NULL);
 			endpoint_ok(w, a, x->origin);
 			return;
 		}
@@ -1070,6 +1180,7 @@ static const char CLAIM_SQL[] =
 " SELECT o.id FROM notify_outbox o"
 "  LEFT JOIN notify_endpoints e ON e.origin = o.origin"
 "  WHERE o.state = 'pending' AND o.next_attempt_at <= now()"
+"   AND o.kind <> 'mqtt'"		/* notify_mqtt.c publishes those */
 "   AND (e.dead_since IS NULL"
 "        OR (e.probe_at <= now()"
 "            AND o.id = (SELECT min(p.id) FROM notify_outbox p"
@@ -1083,11 +1194,11 @@ static const char CLAIM_SQL[] =
 " FROM due WHERE o.id = due.id"
 " RETURNING o.id, o.attempts, o.url, o.origin, o.bearer_token,"
 "  o.content_type, o.body,"
-"  extract(epoch FROM now() - o.created_at)";
+"  extract(epoch FROM now() - o.created_at), o.kind";
 
 static const char NEXT_DUE_SQL[] =
 "SELECT (extract(epoch FROM min(next_attempt_at) - now()) * 1000)::bigint"
-" FROM notify_outbox WHERE state = 'pending'";
+" FROM notify_outbox WHERE state = 'pending' AND kind <> 'mqtt'";
 
 /* Claim up to the free slots and start them; false when the db failed. */
 static bool
@@ -1128,6 +1239,7 @@ claim(notify_worker *w, arena *a, uint64_t now)
 			stub.id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
 			stub.attempts = atoi(PQgetvalue(r, i, 1));
 			stub.origin = PQgetvalue(r, i, 3);
+			stub.verify = verifier_of(PQgetvalue(r, i, 8));
 			METRICS_ADD(notify_refused, 1);
 			record(w, a, &stub, NOTIFY_PERMANENT, 0, why);
 			continue;
@@ -1363,12 +1475,13 @@ static void
 wait_events(notify_worker *w, PGconn *c, const sigset_t *oldmask, uint64_t now,
 			arena *a, bool claiming, bool urgent)
 {
-	struct pollfd fds[NOTIFY_MAX_SOCKS + 1];
+	struct pollfd fds[NOTIFY_MAX_SOCKS + 2];
 	uint64_t	until = now + NOTIFY_IDLE_MS;
 	struct timespec ts;
 	int			n = 0;
 	int			pgfd = c ? PQsocket(c) : -1;
 	int			first_curl;
+	int			mqtt_fd;
 
 	if (claiming && c != NULL && drain_notifies(c))
 		w->wake = true;
@@ -1380,6 +1493,8 @@ wait_events(notify_worker *w, PGconn *c, const sigset_t *oldmask, uint64_t now,
 		until = w->curl_at_ms;
 	if (urgent)
 		until = now;
+	if (w->mqtt != NULL && w->mqtt_at_ms < until)
+		until = w->mqtt_at_ms > now ? w->mqtt_at_ms : now;
 	if (pgfd >= 0)
 	{
 		fds[n].fd = pgfd;
@@ -1394,6 +1509,13 @@ wait_events(notify_worker *w, PGconn *c, const sigset_t *oldmask, uint64_t now,
 		fds[n].events = w->socks[i].events;
 		fds[n].revents = 0;
 	}
+	mqtt_fd = w->mqtt ? notify_mqtt_pollfd(w->mqtt, &fds[n].events) : -1;
+	if (mqtt_fd >= 0)
+	{
+		fds[n].fd = mqtt_fd;
+		fds[n].revents = 0;
+		n++;
+	}
 	ts.tv_sec = (time_t) ((until > now ? until - now : 0) / 1000);
 	ts.tv_nsec = (long) ((until > now ? until - now : 0) % 1000) * 1000000L;
 	if (ppoll(fds, (nfds_t) n, &ts, oldmask) < 0 && errno != EINTR)
@@ -1401,7 +1523,9 @@ wait_events(notify_worker *w, PGconn *c, const sigset_t *oldmask, uint64_t now,
 
 	if (pgfd >= 0 && fds[0].revents && drain_notifies(c))
 		w->wake = true;
-	for (int i = first_curl; i < n; i++)
+	if (mqtt_fd >= 0 && fds[n - 1].revents)
+		notify_mqtt_io(w->mqtt, fds[n - 1].revents);
+	for (int i = first_curl; i < n - (mqtt_fd >= 0); i++)
 	{
 		int			ev = 0;
 		int			running;
@@ -1473,6 +1597,13 @@ notify_main(derms_config *cfg, const worker_env *env)
 	curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
 	curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+	if (w->cfg.mqtt_enabled)
+	{
+		derms_err	err;
+
+		if ((w->mqtt = notify_mqtt_create(&w->cfg, &err)) == NULL)
+			log_msg(LOG_ERR, "MQTT publishing is off: %s", err.msg);
+	}
 	metrics_set_ready(true);
 
 	for (;;)
@@ -1501,6 +1632,8 @@ notify_main(derms_config *cfg, const worker_env *env)
 			if (w->ninflight == 0 || now - term_at >= grace)
 			{
 				abandon_all(w, a);
+				notify_mqtt_destroy(w->mqtt, w->db, a);
+				w->mqtt = NULL;
 				arena_destroy(a);
 				break;
 			}
@@ -1516,6 +1649,9 @@ notify_main(derms_config *cfg, const worker_env *env)
 			if (drain_notifies(c))
 				w->wake = true;
 			housekeeping(w, a, now);
+			if (w->mqtt != NULL)
+				w->mqtt_at_ms = notify_mqtt_turn(w->mqtt, w->db, a, now, w->wake,
+												 !term_at);
 			if (!term_at && (w->wake || now >= w->claim_at_ms) &&
 				w->ninflight < NOTIFY_MAX_INFLIGHT)
 				claim(w, a, now);

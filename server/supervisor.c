@@ -59,12 +59,21 @@ typedef struct role_def
 	unsigned	flags;
 } role_def;
 
+/* The dispatch role's main: it needs the protocols, so routes.c names it. */
+extern const worker_main_fn supervisor_dispatch_main;
+
+static int
+dispatch_role_main(derms_config *cfg, const worker_env *env)
+{
+	return supervisor_dispatch_main(cfg, env);
+}
+
 static const role_def roles[] = {
 	{"startup", worker_startup_main, -1, ROLE_ONESHOT | ROLE_EARLY},
 	{"admin", worker_admin_main, HTTP_ADMIN, ROLE_EARLY},
 	{"sep2", worker_sep2_main, HTTP_SEP2, 0},
 	{"vtn", worker_vtn_main, HTTP_VTN, 0},
-	{"dispatch", worker_idle_main, -1, 0},
+	{"dispatch", dispatch_role_main, -1, 0},
 	{"notify", notify_main, -1, 0},
 };
 

@@ -26,7 +26,6 @@
 
 #include <assert.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@
 
 #include <libpq-fe.h>
 
+#include "server/cli.h"
 #include "server/err.h"
 #include "settlement/baseline.h"
 #include "settlement/calendar.h"
@@ -944,16 +944,6 @@ export_req(const xrun *r, const char *agg, settle_export_req *q)
 	}
 }
 
-static const char *
-export_actor(void)
-{
-	static char buf[128];
-	struct passwd *pw = getpwuid(getuid());
-
-	snprintf(buf, sizeof(buf), "dermsctl:%s", pw ? pw->pw_name : "unknown");
-	return buf;
-}
-
 /* Append the audit record of one written export; *id gets its id. */
 static derms_rc
 export_audit(xrun *r, const settle_export *x, const settle_xfile *manifest,
@@ -972,7 +962,7 @@ export_audit(xrun *r, const settle_export *x, const settle_xfile *manifest,
 			 "\"manifest\":\"%s\",\"manifest_sha256\":\"%s\",\"files\":%d,"
 			 "\"estimated\":%zu}", r->iso->name, x->req->aggregation, ds,
 			 manifest->name, manifest->sha256, nfiles, x->nestimated);
-	p[0] = export_actor();
+	p[0] = cli_actor();
 	p[1] = "settle.export";
 	p[2] = object;
 	p[3] = detail;
@@ -1209,11 +1199,11 @@ cmd_import(const char *conninfo, int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(kind, "import") == 0)
-		rc = settle_store_import_readings(c, path, export_actor(), stderr, &res, &err);
+		rc = settle_store_import_readings(c, path, cli_actor(), stderr, &res, &err);
 	else if (strcmp(kind, "import-instructions") == 0)
-		rc = settle_store_import_instructions(c, path, export_actor(), &res, &err);
+		rc = settle_store_import_instructions(c, path, cli_actor(), &res, &err);
 	else
-		rc = settle_store_import_prices(c, path, iso, export_actor(), &res, &err);
+		rc = settle_store_import_prices(c, path, iso, cli_actor(), &res, &err);
 	PQfinish(c);
 	if (rc != DERMS_OK)
 	{
@@ -1284,7 +1274,7 @@ statement_store(xrun *r, const settle_dbagg *g, const char *summary,
 	p[3] = sha;
 	p[4] = intervals;
 	p[5] = svg;
-	p[6] = export_actor();
+	p[6] = cli_actor();
 	p[7] = summary;
 	PQclear(PQexec(c, "BEGIN"));
 	/* one writer per aggregation at a time */
@@ -1338,7 +1328,7 @@ statement_store(xrun *r, const settle_dbagg *g, const char *summary,
 
 		snprintf(object, sizeof(object), "%s/%s", g->label, ds);
 		res = PQexecParams(c, "SELECT audit_append($1, 'settle.statement', $2, $3::jsonb)",
-						   3, NULL, (const char *const[]) {export_actor(), object, detail},
+						   3, NULL, (const char *const[]) {cli_actor(), object, detail},
 						   NULL, NULL, 0);
 	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)

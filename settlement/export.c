@@ -556,12 +556,46 @@ render_caiso(const settle_export *x, settle_xfile *file, derms_err *err)
 }
 
 /*
- * PJM hourly MWh in prevailing Eastern time, hour ending; the repeated
- * hour of the fall-back day is "HE02*" with repeated_hour 1.  The
- * aggregation's rows (record A) come first, then each member's (R).
+ * The hourly files in prevailing local time, aggregation first (record A),
+ * then each member (R).  The fall-back day's repeated hour has
+ * repeated_hour 1 and its own offset in the local column.
  */
+typedef struct hourly_layout
+{
+	const char *iso;			/* for the error message */
+	const char *header;
+	bool		ending;			/* hour ending ("HE01", at the hour's end,
+								 * "*" on the repeated hour), else hour
+								 * beginning ("HB00", at its start) */
+} hourly_layout;
+
+/*
+ * PJM hourly MWh in prevailing Eastern time, hour ending; the repeated
+ * hour of the fall-back day is "HE02*" with repeated_hour 1.
+ */
+static const hourly_layout pjm_hourly = {
+	"PJM",
+	"record,aggregation_id,resource_id,trading_date,hour_ending,"
+	"repeated_hour,interval_end_ept,interval_end_utc,mwh,estimated\n",
+	true
+};
+
+/*
+ * NYISO hourly MWh in prevailing Eastern time, hour beginning (HB00 ..
+ * HB23); the fall-back day's second 01:00 hour has repeated_hour 1.  Our
+ * reading of the DR settlement meter data layout; to be checked against
+ * NYISO's current template (DESIGN.md).
+ */
+static const hourly_layout nyiso_hourly = {
+	"NYISO",
+	"record,aggregation_id,resource_id,trade_date,hour_beginning,"
+	"repeated_hour,interval_begin_ept,interval_begin_utc,mwh,estimated\n",
+	false
+};
+
 static derms_rc
-render_pjm(const settle_export *x, settle_xfile *file, derms_err *err)
+render_hourly(const settle_export *x, const hourly_layout *lay,
+			  settle_xfile *file, derms_err *err)
 {
 	out			o;
 	char		ds[SETTLE_TIME_STRMAX];
@@ -571,14 +605,12 @@ render_pjm(const settle_export *x, settle_xfile *file, derms_err *err)
 	if (3600 % x->interval_s != 0 || x->nslots % per != 0 ||
 		x->start % 3600 != 0)
 		return derms_err_set(err, DERMS_EINVAL,
-							 "the PJM hourly file needs whole hours in %s",
-							 x->req->zone);
+							 "the %s hourly file needs whole hours in %s",
+							 lay->iso, x->req->zone);
 	if (out_open(&o, err) != DERMS_OK)
 		return DERMS_ENOMEM;
 	settle_fmt_date(x->req->day, ds);
-	fputs("record,aggregation_id,resource_id,trading_date,hour_ending,"
-		  "repeated_hour,interval_end_ept,interval_end_utc,mwh,estimated\n",
-		  o.f);
+	fputs(lay->header, o.f);
 	file->rows = 0;
 	for (size_t i = 0; i < x->nrows; i++)
 	{
@@ -592,6 +624,7 @@ render_pjm(const settle_export *x, settle_xfile *file, derms_err *err)
 			int64_t		lt = t + settle_tz_offset(t);
 			int			lhour = (int) ((lt - x->req->day * 86400) / 3600);
 			bool		repeated = lhour == prev_hour;
+			int64_t		at = lay->ending ? t + 3600 : t;
 			int64_t		wh = 0;
 			bool		est = false;
 			char		g[SETTLE_TIME_STRMAX];
@@ -605,76 +638,13 @@ render_pjm(const settle_export *x, settle_xfile *file, derms_err *err)
 				wh += c->wh;
 				est |= (c->flags & SETTLE_X_EST) != 0;
 			}
-			settle_fmt_utc(t + 3600, g);
-			fmt_local_at(t + 3600, t, l);
-			fprintf(o.f, "%s,%s,%s,%s,HE%02d%s,%d,%s,%s",
+			settle_fmt_utc(at, g);
+			fmt_local_at(at, t, l);
+			fprintf(o.f, "%s,%s,%s,%s,%s%02d%s,%d,%s,%s",
 					r == x->req->nmembers ? "A" : "R", x->req->aggregation,
-					member_name(x, r), ds, lhour + 1, repeated ? "*" : "",
-					repeated ? 1 : 0, l, g);
-			put_fixed(o.f, wh, 6);
-			fputs(est ? ",1\n" : ",0\n", o.f);
-			file->rows++;
-		}
-	}
-	return out_close(&o, file, err);
-}
-
-/*
- * NYISO hourly MWh in prevailing Eastern time, hour beginning (HB00 ..
- * HB23); the fall-back day's second 01:00 hour has repeated_hour 1 and
- * its own offset in interval_begin_ept.  Aggregation first (record A),
- * then members (R).  Our reading of the DR settlement meter data layout;
- * to be checked against NYISO's current template (DESIGN.md).
- */
-static derms_rc
-render_nyiso(const settle_export *x, settle_xfile *file, derms_err *err)
-{
-	out			o;
-	char		ds[SETTLE_TIME_STRMAX];
-	int			per = (int) (3600 / x->interval_s);
-	int			nhours = x->nslots / per;
-
-	if (3600 % x->interval_s != 0 || x->nslots % per != 0 ||
-		x->start % 3600 != 0)
-		return derms_err_set(err, DERMS_EINVAL,
-							 "the NYISO hourly file needs whole hours in %s",
-							 x->req->zone);
-	if (out_open(&o, err) != DERMS_OK)
-		return DERMS_ENOMEM;
-	settle_fmt_date(x->req->day, ds);
-	fputs("record,aggregation_id,resource_id,trade_date,hour_beginning,"
-		  "repeated_hour,interval_begin_ept,interval_begin_utc,mwh,estimated\n",
-		  o.f);
-	file->rows = 0;
-	for (size_t i = 0; i < x->nrows; i++)
-	{
-		size_t		r = i == 0 ? x->req->nmembers : i - 1;
-		int			prev_hour = -1;
-
-		for (int h = 0; h < nhours; h++)
-		{
-			int64_t		t = x->start + (int64_t) h * 3600;
-			int64_t		lt = t + settle_tz_offset(t);
-			int			lhour = (int) ((lt - x->req->day * 86400) / 3600);
-			bool		repeated = lhour == prev_hour;
-			int64_t		wh = 0;
-			bool		est = false;
-			char		g[SETTLE_TIME_STRMAX];
-			char		l[SETTLE_TIME_STRMAX];
-
-			prev_hour = lhour;
-			for (int k = h * per; k < (h + 1) * per; k++)
-			{
-				const settle_xcell *c = settle_export_cell(x, r, k);
-
-				wh += c->wh;
-				est |= (c->flags & SETTLE_X_EST) != 0;
-			}
-			settle_fmt_utc(t, g);
-			fmt_local_at(t, t, l);
-			fprintf(o.f, "%s,%s,%s,%s,HB%02d,%d,%s,%s",
-					r == x->req->nmembers ? "A" : "R", x->req->aggregation,
-					member_name(x, r), ds, lhour, repeated ? 1 : 0, l, g);
+					member_name(x, r), ds, lay->ending ? "HE" : "HB",
+					lay->ending ? lhour + 1 : lhour,
+					lay->ending && repeated ? "*" : "", repeated ? 1 : 0, l, g);
 			put_fixed(o.f, wh, 6);
 			fputs(est ? ",1\n" : ",0\n", o.f);
 			file->rows++;
@@ -893,14 +863,14 @@ settle_export_render(const settle_export *x, const settle_xinput *inputs,
 	if (x->req->iso->pjm_hourly)
 	{
 		snprintf(files[n].name, SETTLE_AFILE_NAME_MAX, "%s.pjm-hourly.csv", prefix);
-		if ((rc = render_pjm(x, &files[n], err)) != DERMS_OK)
+		if ((rc = render_hourly(x, &pjm_hourly, &files[n], err)) != DERMS_OK)
 			goto fail;
 		n++;
 	}
 	if (x->req->iso->nyiso_hourly)
 	{
 		snprintf(files[n].name, SETTLE_AFILE_NAME_MAX, "%s.nyiso-hourly.csv", prefix);
-		if ((rc = render_nyiso(x, &files[n], err)) != DERMS_OK)
+		if ((rc = render_hourly(x, &nyiso_hourly, &files[n], err)) != DERMS_OK)
 			goto fail;
 		n++;
 	}

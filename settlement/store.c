@@ -668,6 +668,43 @@ cols_free(cols *k)
 		free(k->s[i]);
 }
 
+/*
+ * Write the parsed rows of k in one transaction: the import row, the
+ * upsert sql ($1..$N the N columns of k, $N+1 the import id, $N+2 extra
+ * unless NULL) answering the two counts, then the counts and the audit
+ * record.  The caller rolls back on failure.
+ */
+static derms_rc
+import_cols(PGconn *c, const char *kind, const char *path, const char *sha,
+			const char *actor, cols *k, const char *sql, const char *extra,
+			settle_import_result *out, derms_err *err)
+{
+	char		idbuf[32];
+	const char *p[6];
+	int			np = 0;
+	PGresult   *r;
+	derms_rc	rc;
+
+	assert(k->n + 2 <= (int) (sizeof(p) / sizeof(p[0])));
+	cols_close(k);
+	if ((rc = exec_ok(c, "BEGIN", err)) != DERMS_OK ||
+		(rc = import_row(c, kind, path, sha, out->rows, actor,
+						 &out->import_id, err)) != DERMS_OK)
+		return rc;
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, out->import_id);
+	for (int i = 0; i < k->n; i++)
+		p[np++] = k->s[i];
+	p[np++] = idbuf;
+	if (extra != NULL)
+		p[np++] = extra;
+	if ((r = exec(c, sql, np, p, err)) == NULL)
+		return DERMS_EDB;
+	upsert_counts(r, out);
+	if ((rc = import_finish(c, kind, path, sha, actor, out, err)) != DERMS_OK)
+		return rc;
+	return exec_ok(c, "COMMIT", err);
+}
+
 derms_rc
 settle_store_import_instructions(PGconn *c, const char *path,
 								 const char *actor, settle_import_result *out,
@@ -679,9 +716,6 @@ settle_store_import_instructions(PGconn *c, const char *path,
 	settle_instr_set set = {0};
 	resmap		m;
 	cols		k;
-	char		idbuf[32];
-	const char *p[5];
-	PGresult   *r;
 	derms_rc	rc;
 
 	memset(out, 0, sizeof(*out));
@@ -711,34 +745,18 @@ settle_store_import_instructions(PGconn *c, const char *path,
 		fprintf(k.f[3], "%s%.17g", i ? "," : "", set.v[i].kwh);
 	}
 	out->rows = set.n;
-	cols_close(&k);
-	if ((rc = exec_ok(c, "BEGIN", err)) != DERMS_OK ||
-		(rc = import_row(c, "instructions", path, sha, out->rows, actor,
-						 &out->import_id, err)) != DERMS_OK)
-		goto done;
-	snprintf(idbuf, sizeof(idbuf), "%" PRId64, out->import_id);
-	for (int i = 0; i < 4; i++)
-		p[i] = k.s[i];
-	p[4] = idbuf;
-	r = exec(c, "WITH up AS (INSERT INTO settlement_instructions AS i"
-			 "  (der_id, interval_start, interval_s, kwh, import_id)"
-			 "  SELECT d, to_timestamp(t), l, v, $5"
-			 "  FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::float8[]) AS u(d, t, l, v)"
-			 "  ON CONFLICT (der_id, interval_start) DO UPDATE"
-			 "  SET interval_s = EXCLUDED.interval_s, kwh = EXCLUDED.kwh,"
-			 "   import_id = EXCLUDED.import_id, replaced_import_id = i.import_id"
-			 "  WHERE (i.kwh, i.interval_s) IS DISTINCT FROM (EXCLUDED.kwh, EXCLUDED.interval_s)"
-			 "  RETURNING replaced_import_id IS NULL AS fresh)"
-			 " SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) FROM up",
-			 5, p, err);
-	if (r == NULL)
-	{
-		rc = DERMS_EDB;
-		goto done;
-	}
-	upsert_counts(r, out);
-	if ((rc = import_finish(c, "instructions", path, sha, actor, out, err)) == DERMS_OK)
-		rc = exec_ok(c, "COMMIT", err);
+	rc = import_cols(c, "instructions", path, sha, actor, &k,
+					 "WITH up AS (INSERT INTO settlement_instructions AS i"
+					 "  (der_id, interval_start, interval_s, kwh, import_id)"
+					 "  SELECT d, to_timestamp(t), l, v, $5"
+					 "  FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::float8[]) AS u(d, t, l, v)"
+					 "  ON CONFLICT (der_id, interval_start) DO UPDATE"
+					 "  SET interval_s = EXCLUDED.interval_s, kwh = EXCLUDED.kwh,"
+					 "   import_id = EXCLUDED.import_id, replaced_import_id = i.import_id"
+					 "  WHERE (i.kwh, i.interval_s) IS DISTINCT FROM (EXCLUDED.kwh, EXCLUDED.interval_s)"
+					 "  RETURNING replaced_import_id IS NULL AS fresh)"
+					 " SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) FROM up",
+					 NULL, out, err);
 done:
 	if (rc != DERMS_OK)
 		rollback(c);
@@ -759,9 +777,6 @@ settle_store_import_prices(PGconn *c, const char *path, const char *iso,
 	char		sha[SETTLE_SHA256_HEX];
 	settle_price_set set = {0};
 	cols		k;
-	char		idbuf[32];
-	const char *p[5];
-	PGresult   *r;
 	derms_rc	rc;
 
 	memset(out, 0, sizeof(*out));
@@ -783,36 +798,19 @@ settle_store_import_prices(PGconn *c, const char *path, const char *iso,
 		fprintf(k.f[2], "%s%.17g", i ? "," : "", set.v[i].price);
 	}
 	out->rows = set.n;
-	cols_close(&k);
-	if ((rc = exec_ok(c, "BEGIN", err)) != DERMS_OK ||
-		(rc = import_row(c, "prices", path, sha, out->rows, actor,
-						 &out->import_id, err)) != DERMS_OK)
-		goto done;
-	snprintf(idbuf, sizeof(idbuf), "%" PRId64, out->import_id);
-	for (int i = 0; i < 3; i++)
-		p[i] = k.s[i];
-	p[3] = idbuf;
-	p[4] = iso;
-	r = exec(c, "WITH up AS (INSERT INTO settlement_prices AS p"
-			 "  (iso, interval_start, interval_s, price_per_mwh, import_id)"
-			 "  SELECT $5, to_timestamp(t), l, v, $4"
-			 "  FROM unnest($1::bigint[], $2::int[], $3::float8[]) AS u(t, l, v)"
-			 "  ON CONFLICT (iso, interval_start) DO UPDATE"
-			 "  SET interval_s = EXCLUDED.interval_s, price_per_mwh = EXCLUDED.price_per_mwh,"
-			 "   import_id = EXCLUDED.import_id, replaced_import_id = p.import_id"
-			 "  WHERE (p.price_per_mwh, p.interval_s)"
-			 "   IS DISTINCT FROM (EXCLUDED.price_per_mwh, EXCLUDED.interval_s)"
-			 "  RETURNING replaced_import_id IS NULL AS fresh)"
-			 " SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) FROM up",
-			 5, p, err);
-	if (r == NULL)
-	{
-		rc = DERMS_EDB;
-		goto done;
-	}
-	upsert_counts(r, out);
-	if ((rc = import_finish(c, "prices", path, sha, actor, out, err)) == DERMS_OK)
-		rc = exec_ok(c, "COMMIT", err);
+	rc = import_cols(c, "prices", path, sha, actor, &k,
+					 "WITH up AS (INSERT INTO settlement_prices AS p"
+					 "  (iso, interval_start, interval_s, price_per_mwh, import_id)"
+					 "  SELECT $5, to_timestamp(t), l, v, $4"
+					 "  FROM unnest($1::bigint[], $2::int[], $3::float8[]) AS u(t, l, v)"
+					 "  ON CONFLICT (iso, interval_start) DO UPDATE"
+					 "  SET interval_s = EXCLUDED.interval_s, price_per_mwh = EXCLUDED.price_per_mwh,"
+					 "   import_id = EXCLUDED.import_id, replaced_import_id = p.import_id"
+					 "  WHERE (p.price_per_mwh, p.interval_s)"
+					 "   IS DISTINCT FROM (EXCLUDED.price_per_mwh, EXCLUDED.interval_s)"
+					 "  RETURNING replaced_import_id IS NULL AS fresh)"
+					 " SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) FROM up",
+					 iso, out, err);
 done:
 	if (rc != DERMS_OK)
 		rollback(c);

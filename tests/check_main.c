@@ -33,6 +33,7 @@ static const struct
 	{"dispatch_output", dispatch_output_suite},
 	{"dispatch_coord", dispatch_coord_suite},
 	{"dispatch_repair", dispatch_repair_suite},
+	{"dispatch_exchange", dispatch_exchange_suite},
 	{"http", http_suite},
 	{"sep2_xml", sep2_xml_suite},
 	{"sep2_tm", sep2_tm_suite},
@@ -46,10 +47,12 @@ static const struct
 	{"fleet_api", fleet_api_suite},
 	{"integration", integration_suite},
 	{"dermsim", dermsim_suite},
+	{"sep2_sub", sep2_sub_suite},
 	{"vtn_auth", vtn_auth_suite},
 	{"vtn_jwt", vtn_jwt_suite},
 	{"fleet_visibility", fleet_visibility_suite},
 	{"aggapi", aggapi_suite},
+	{"sep2_more", sep2_more_suite},
 	{"settle_tz", settle_tz_suite},
 	{"settle_calendar", settle_calendar_suite},
 	{"settle_series", settle_series_suite},
@@ -63,6 +66,10 @@ static const struct
 	{"oadr_model", oadr_model_suite},
 	{"oadr_store", oadr_store_suite},
 	{"oadr", oadr_suite},
+	{"oadr_webhook", oadr_webhook_suite},
+	{"oadr_grid", oadr_grid_suite},
+	{"dispatch_pub", dispatch_pub_suite},
+	{"oadr_mqtt", oadr_mqtt_suite},
 };
 
 #define NSUITES (sizeof(suites) / sizeof(suites[0]))

@@ -18,6 +18,7 @@ Suite	   *dispatch_instance_suite(void);
 Suite	   *dispatch_output_suite(void);
 Suite	   *dispatch_coord_suite(void);
 Suite	   *dispatch_repair_suite(void);
+Suite	   *dispatch_exchange_suite(void);
 Suite	   *http_suite(void);
 Suite	   *sep2_xml_suite(void);
 Suite	   *sep2_tm_suite(void);
@@ -35,6 +36,7 @@ Suite	   *vtn_auth_suite(void);
 Suite	   *vtn_jwt_suite(void);
 Suite	   *fleet_visibility_suite(void);
 Suite	   *aggapi_suite(void);
+Suite	   *sep2_more_suite(void);
 Suite	   *settle_tz_suite(void);
 Suite	   *settle_calendar_suite(void);
 Suite	   *settle_series_suite(void);
@@ -48,6 +50,11 @@ Suite	   *statements_suite(void);
 Suite	   *oadr_model_suite(void);
 Suite	   *oadr_store_suite(void);
 Suite	   *oadr_suite(void);
+Suite	   *oadr_webhook_suite(void);
+Suite	   *oadr_grid_suite(void);
+Suite	   *dispatch_pub_suite(void);
+Suite	   *oadr_mqtt_suite(void);
+Suite	   *sep2_sub_suite(void);
 
 /*
  * Environment the runner (tests/run.sh) provides:

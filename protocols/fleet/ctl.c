@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,14 +126,6 @@ opt_id(const args *g, const char *name, int64_t *out)
 	return true;
 }
 
-static const char *
-actor(arena *a)
-{
-	struct passwd *pw = getpwuid(getuid());
-
-	return arena_printf(a, "dermsctl:%s", pw ? pw->pw_name : "unknown");
-}
-
 static void
 print_result(PGresult *r)
 {
@@ -194,7 +185,7 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 		{
 			fleet_enroll_out out;
 
-			if (fleet_enroll_approve(c, a, id, actor(a), &out, &err) != DERMS_OK)
+			if (fleet_enroll_approve(c, a, id, cli_actor(), &out, &err) != DERMS_OK)
 			{
 				if (out.findings_json)
 					cli_fail("findings: %s", out.findings_json);
@@ -209,7 +200,7 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 			cli_fail("enroll reject needs --reason TEXT");
 			return 2;
 		}
-		if (fleet_enroll_reject(c, a, id, opt(&g, "reason"), actor(a), &err) != DERMS_OK)
+		if (fleet_enroll_reject(c, a, id, opt(&g, "reason"), cli_actor(), &err) != DERMS_OK)
 			return report(&err);
 		printf("rejected request=%lld\n", (long long) id);
 		return 0;
@@ -224,7 +215,7 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 		in.feeder = opt(&g, "feeder");
 		in.effective_from = opt(&g, "from");
 		in.effective_to = opt(&g, "to");
-		in.actor = actor(a);
+		in.actor = cli_actor();
 		if (in.effective_from == NULL)
 		{
 			cli_fail("enroll request needs --from TIME");
@@ -249,7 +240,7 @@ enroll_cmd(PGconn *c, arena *a, int argc, char **argv)
 			cli_fail("enroll remove needs --at TIME");
 			return 2;
 		}
-		if (fleet_enroll_remove(c, a, der, agg, opt(&g, "at"), actor(a), &err) != DERMS_OK)
+		if (fleet_enroll_remove(c, a, der, agg, opt(&g, "at"), cli_actor(), &err) != DERMS_OK)
 			return report(&err);
 		printf("removed der=%lld aggregation=%lld at=%s\n", (long long) der,
 			   (long long) agg, opt(&g, "at"));
@@ -321,7 +312,7 @@ import_cmd(PGconn *c, arena *a, int argc, char **argv)
 		cli_fail("could not read \"%s\": %s", file, strerror(errno));
 		return 1;
 	}
-	rc = fleet_import(c, a, kind, mode, data, len, actor(a), file, &res, &err);
+	rc = fleet_import(c, a, kind, mode, data, len, cli_actor(), file, &res, &err);
 	free(data);
 	if (rc != DERMS_OK)
 	{
@@ -374,7 +365,7 @@ fleet_cmd(PGconn *c, arena *a, int argc, char **argv)
 		if (fleet_export_aggregation(c, a, agg, opt(&g, "as-of"), opt(&g, "out"),
 									 flag(&g, "allow-below-minimum")
 									 ? FLEET_EXPORT_ALLOW_BELOW_MIN : 0,
-									 actor(a), &res, &err) != DERMS_OK)
+									 cli_actor(), &res, &err) != DERMS_OK)
 			return report(&err);
 		printf("rows=%zu\nsize_kw=%.3f\nmin_size_kw=%.3f\nbelow_minimum=%s\n"
 			   "csv=%s\njson=%s\nmanifest=%s\n", res.rows, res.size_kw, res.min_size_kw,

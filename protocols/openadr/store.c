@@ -23,6 +23,8 @@
 
 #include <jansson.h>
 
+#include "notifiers.h"
+
 #define OID_INT8 20
 #define OID_TEXT 25
 #define OID_TIMESTAMPTZ 1184
@@ -422,6 +424,9 @@ oadr_store_cascade(PGconn *c, arena *a, oadr_kind kind, int64_t id, oadr_cascade
  * tables: the objects of a cascaded delete are gone when it runs.
  * notify_outbox holds bearer tokens of up to 4096 printable characters
  * (PostgreSQL's regular expressions count repetitions only to 255).
+ * A callback not verified yet (oadr_callbacks, schema/0011) gets its
+ * notification held in oadr_held instead; the verification queues it.
+ * The result is (queued, held).
  */
 static const char notify_sql[] =
 "WITH o AS (SELECT $1::text AS kind, $2::text AS op, $3::jsonb AS obj, $4::bigint AS tenant,"
@@ -429,7 +434,8 @@ static const char notify_sql[] =
 "  oadr_text_array($8::jsonb) AS targets, oadr_text_array($9::jsonb) AS ptargets),"
 " s AS (SELECT s.id, s.tenant_id, s.client_id, s.vtn_role, e ->> 'callbackUrl' AS url,"
 "  e ->> 'bearerToken' AS bearer,"
-"  CASE WHEN s.vtn_role = 'ven' THEN oadr_granted_targets(s.client_id) END AS granted"
+"  CASE WHEN s.vtn_role = 'ven' AND (o.targets IS NOT NULL OR o.ptargets IS NOT NULL)"
+"   THEN oadr_granted_targets(s.client_id) END AS granted"
 "  FROM oadr_subscriptions s CROSS JOIN o"
 "  CROSS JOIN LATERAL jsonb_array_elements(s.body -> 'objectOperations') e"
 "  WHERE e -> 'objects' ? o.kind AND e -> 'operations' ? o.op"
@@ -449,14 +455,21 @@ static const char notify_sql[] =
 "          AND (o.kind = 'PROGRAM' OR o.ptargets IS NULL OR o.ptargets && s.granted))"
 "      OR (o.kind IN ('REPORT', 'SUBSCRIPTION', 'VEN') AND o.client = s.client_id)"
 "      OR (o.kind = 'RESOURCE' AND o.owner = s.client_id))))"
-" SELECT count(notify_enqueue('openadr', v.tenant_id, 'oadr_subscription:' || v.id, v.url,"
-"   CASE WHEN v.bearer ~ '^[!-~]+$' AND char_length(v.bearer) <= 4096 THEN v.bearer END,"
-"   'application/json',"
+", m AS (SELECT v.tenant_id, v.id, v.url, k.id AS cb, k.state,"
+"   CASE WHEN v.bearer ~ '^[!-~]+$' AND char_length(v.bearer) <= 4096 THEN v.bearer END"
+"    AS bearer,"
 "   jsonb_build_object('objectType', o.kind, 'operation', o.op,"
 "    'object', CASE WHEN v.tg IS NULL OR o.obj -> 'targets' IS NULL THEN o.obj"
 "     ELSE jsonb_set(o.obj, '{targets}', to_jsonb(v.tg)) END,"
-"    'targets', to_jsonb(v.tg))::text))"
-" FROM v CROSS JOIN o";
+"    'targets', to_jsonb(v.tg))::text AS body"
+"  FROM v CROSS JOIN o"
+"  JOIN oadr_callbacks k ON k.subscription_id = v.id AND k.url = v.url),"
+" h AS (INSERT INTO oadr_held (callback_id, tenant_id, bearer_token, body)"
+"  SELECT m.cb, m.tenant_id, m.bearer, m.body FROM m WHERE m.state <> 'verified'"
+"  RETURNING 1)"
+" SELECT (SELECT count(notify_enqueue('openadr', m.tenant_id, 'oadr_subscription:' || m.id,"
+"   m.url, m.bearer, 'application/json', m.body)) FROM m WHERE m.state = 'verified'),"
+"  (SELECT count(*) FROM h)";
 
 /* Queue the notifications of row i of rows (already out of the caller's scope). */
 static derms_rc
@@ -490,7 +503,7 @@ notify_row(PGconn *c, arena *a, oadr_kind kind, const char *operation,
 		p[3 + k] = PQgetisnull(rows, i, cols[k]) ? NULL : PQgetvalue(rows, i, cols[k]);
 	if ((r = run(c, a, notify_sql, 9, NULL, p, err)) == NULL)
 		return err->code;
-	*queued += atoi(PQgetvalue(r, 0, 0));
+	*queued += atoi(PQgetvalue(r, 0, 0)) + atoi(PQgetvalue(r, 0, 1));
 	return DERMS_OK;
 }
 
@@ -514,6 +527,9 @@ oadr_store_notify(PGconn *c, arena *a, oadr_kind kind, const char *operation,
 	for (int i = 0; i < PQntuples(rows); i++)
 		if (notify_row(c, a, kind, operation, rows, i, &n, err) != DERMS_OK)
 			return err->code;
+	/* the MQTT notifier binding's publications (notifiers.c) */
+	if (oadr_notifiers_enqueue(c, a, kind, operation, rows, NULL, err) != DERMS_OK)
+		return err->code;
 	if (queued)
 		*queued = n;
 	return DERMS_OK;

@@ -135,6 +135,9 @@ derms_rc	oadr_store_cascade(PGconn *c, arena *a, oadr_kind kind, int64_t id,
  * subscription gets only objects that VEN can read, with the targets it
  * was not granted removed.  Leaves the caller's scope (it must be the
  * last statement before commit).  *queued (may be NULL) counts them.
+ * A notification for a callback not verified yet (schema/0011,
+ * oadr_callbacks) is held, not queued, until the verification succeeds;
+ * *queued counts it too.
  */
 derms_rc	oadr_store_notify(PGconn *c, arena *a, oadr_kind kind,
 							  const char *operation, PGresult *rows,

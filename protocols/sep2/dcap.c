@@ -18,12 +18,16 @@
 int
 sep2_dcap_get(http_request *req)
 {
+	/* SelfDevice needs our own certificate (none behind a TLS proxy) */
+	bool		self = req->cfg->sep2_tls && req->cfg->sep2.cert_file != NULL;
 	char	   *doc = arena_printf(req->arena,
 								   "<DeviceCapability xmlns=\"" SEP2_NS "\" href=\"/dcap\" pollRate=\"%d\">"
 								   "<TimeLink href=\"/tm\"/>"
+								   "<UsagePointListLink href=\"/upt\"/>"
 								   "<EndDeviceListLink href=\"/edev\"/>"
 								   "<MirrorUsagePointListLink href=\"/mup\"/>"
-								   "</DeviceCapability>", req->cfg->sep2_poll_rate_s);
+								   "%s</DeviceCapability>", req->cfg->sep2_poll_rate_s,
+								   self ? "<SelfDeviceLink href=\"/sdev\"/>" : "");
 
 	if (doc == NULL)
 		return http_error(req, 500, "out of memory");

@@ -14,6 +14,9 @@
  *	  der_reports (history is never overwritten), and a GET writes the
  *	  latest one back in table order, so what is served is valid whatever
  *	  the device sent.
+ *	  CSIP-AUS extension elements (doeModesSupported, doeModesEnabled ...)
+ *	  are accepted at the end of DERCapability and DERSettings, as the
+ *	  CSIP-AUS schema extends them, and served back in their namespace.
  *	  The DERs of an EndDevice are the der_resources whose end_device_id or
  *	  LFDI is the EndDevice's; visibility is the EndDevice's (edev.c).
  */
@@ -62,6 +65,9 @@ static const sep2_elem cap_elems[] = {
 	C("rtgUnderExcitedW", false, sep2_power_i),
 	C("rtgVNom", false, sep2_power_u),
 	S("type", true, SEP2_V_U8),
+	/* CSIP-AUS v1.3 extension */
+	S("csipaus:doeModesSupported", false, SEP2_V_HEX1),
+	S("csipaus:vppModesSupported", false, SEP2_V_HEX1),
 	{NULL, false, 0, NULL, false}
 };
 
@@ -95,6 +101,10 @@ static const sep2_elem settings_elems[] = {
 	C("setVRef", false, sep2_power_u),
 	C("setVRefOfs", false, sep2_power_u),
 	S("updatedTime", true, SEP2_V_TIME),
+	/* CSIP-AUS v1.3 extension */
+	S("csipaus:doeModesEnabled", false, SEP2_V_HEX1),
+	S("csipaus:vppModesEnabled", false, SEP2_V_HEX1),
+	C("csipaus:setMinWh", false, sep2_power_u),
 	{NULL, false, 0, NULL, false}
 };
 

@@ -25,6 +25,7 @@
  */
 #include "derp.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,32 +36,75 @@
 #include <openssl/rand.h>
 
 #include "protocols/sep2/edev.h"
+#include "protocols/sep2/sub.h"
 #include "protocols/sep2/xml.h"
 
 #define SEP2_CT "application/sep+xml"
 #define JSON_CT "application/json"
 
+#define LINK(n) {n, false, SEP2_V_LINK, NULL, false}
+#define AUS(n) {"csipaus:" n, false, 0, sep2_power_i, false}
+
+/* Curve-based modes (SEP2_V_LINK) hold a der_curves id (curve.c). */
 const sep2_elem sep2_derc_base_elems[] = {
 	{"opModConnect", false, SEP2_V_BOOL, NULL, false},
 	{"opModEnergize", false, SEP2_V_BOOL, NULL, false},
 	{"opModFixedW", false, SEP2_V_SPCT, NULL, false},
+	LINK("opModFreqWatt"),
+	LINK("opModHFRTMayTrip"),
+	LINK("opModHFRTMustTrip"),
+	LINK("opModHVRTMayTrip"),
+	LINK("opModHVRTMomentaryCessation"),
+	LINK("opModHVRTMustTrip"),
+	LINK("opModLFRTMayTrip"),
+	LINK("opModLFRTMustTrip"),
+	LINK("opModLVRTMayTrip"),
+	LINK("opModLVRTMomentaryCessation"),
+	LINK("opModLVRTMustTrip"),
 	{"opModMaxLimW", false, SEP2_V_PCT, NULL, false},
 	{"opModTargetVar", false, 0, sep2_power_i, false},
 	{"opModTargetW", false, 0, sep2_power_i, false},
+	LINK("opModVoltVar"),
+	LINK("opModVoltWatt"),
+	LINK("opModWattPF"),
+	LINK("opModWattVar"),
 	{"rampTms", false, SEP2_V_U16, NULL, false},
+	/* CSIP-AUS v1.3 dynamic operating envelopes (ActivePower) */
+	AUS("opModImpLimW"),
+	AUS("opModExpLimW"),
+	AUS("opModGenLimW"),
+	AUS("opModLoadLimW"),
+	AUS("opModStorageTargetW"),
 	{NULL, false, 0, NULL, false}
 };
 
-/* Programs whose scope covers EndDevice $1. */
+#undef LINK
+#undef AUS
+
+/*
+ * Where EndDevice e is enrolled now: the tenants whose aggregations hold a
+ * DER with its LFDI (the reverse of fleet_enrolled_lfdis()), and the
+ * aggregations holding a DER with its LFDI or linked to it.  Index lookups
+ * from e (der_resources_lfdi_key, der_resources_end_device_id_idx,
+ * aggregation_members by der_id, aggregations_pkey), once per request
+ * rather than once per program.
+ */
+#define ENROLLMENTS_OF_EDEV \
+	"SELECT array_agg(DISTINCT g.tenant_id) FILTER (WHERE d.lfdi = e.lfdi) AS tenants," \
+	" array_agg(DISTINCT m.aggregation_id) AS aggregations FROM der_resources d" \
+	" JOIN aggregation_members m ON m.der_id = d.id JOIN aggregations g ON g.id = m.aggregation_id" \
+	" WHERE (d.lfdi = e.lfdi OR d.end_device_id = e.id) AND m.effective_from <= now()" \
+	" AND (m.effective_to IS NULL OR m.effective_to > now())"
+
+/* Programs whose scope covers EndDevice $1: a tenant's reach the devices
+ * it registered and those enrolled now in its aggregations. */
 #define PROGRAMS_OF_EDEV \
-	"SELECT p.* FROM der_programs p JOIN end_devices e ON e.id = $1 WHERE" \
+	"SELECT p.* FROM der_programs p JOIN end_devices e ON e.id = $1" \
+	" CROSS JOIN LATERAL (" ENROLLMENTS_OF_EDEV ") t WHERE" \
 	" p.scope_kind = 'all'" \
-	" OR (p.scope_kind = 'tenant' AND p.scope_id = e.tenant_id)" \
+	" OR (p.scope_kind = 'tenant' AND (p.scope_id = e.tenant_id OR p.scope_id = ANY (t.tenants)))" \
 	" OR (p.scope_kind = 'end_device' AND p.scope_id = e.id)" \
-	" OR (p.scope_kind = 'aggregation' AND EXISTS (" \
-	"  SELECT 1 FROM aggregation_members am JOIN der_resources d ON d.id = am.der_id" \
-	"  WHERE am.aggregation_id = p.scope_id AND (d.lfdi = e.lfdi OR d.end_device_id = e.id)" \
-	"  AND am.effective_from <= now() AND (am.effective_to IS NULL OR am.effective_to > now())))"
+	" OR (p.scope_kind = 'aggregation' AND p.scope_id = ANY (t.aggregations))"
 
 /* Controls of program $2 (under EndDevice $1) with their derived status. */
 #define CONTROLS_OF_PROGRAM \
@@ -124,7 +168,8 @@ sep2_fsa_list_get(http_request *req)
 		return status;
 	snprintf(href, sizeof(href), "/edev/%s/fsa", req->params[0]);
 	w = sep2_xw_new(req->arena);
-	sep2_xw_open(w, "FunctionSetAssignmentsList", "href", href, "subscribable", "0", (char *) NULL);
+	sep2_xw_open(w, "FunctionSetAssignmentsList", "href", href, "subscribable", SEP2_SUB_YES,
+				 (char *) NULL);
 	sep2_xw_list_attrs(w, 1, 1);
 	sep2_xw_attr_int(w, "pollRate", req->cfg->sep2_der_poll_rate_s);
 	write_fsa(w, req->params[0], false);
@@ -175,6 +220,8 @@ write_program(sep2_xw *w, const char *e, PGresult *r, int row, bool root)
 	}
 	snprintf(l, sizeof(l), "%s/derc", href);
 	xw_link(w, "DERControlListLink", l);
+	snprintf(l, sizeof(l), "%s/dc", href);
+	xw_link(w, "DERCurveListLink", l);
 	sep2_xw_text(w, "primacy", PQgetvalue(r, row, 3));
 	sep2_xw_close(w);
 }
@@ -219,7 +266,7 @@ sep2_derp_list_get(http_request *req)
 	}
 	snprintf(href, sizeof(href), "/edev/%s/derp", req->params[0]);
 	w = sep2_xw_new(req->arena);
-	sep2_xw_open(w, "DERProgramList", "href", href, "subscribable", "0", (char *) NULL);
+	sep2_xw_open(w, "DERProgramList", "href", href, "subscribable", SEP2_SUB_YES, (char *) NULL);
 	sep2_xw_list_attrs(w, all, (uint32_t) PQntuples(rows));
 	sep2_xw_attr_int(w, "pollRate", req->cfg->sep2_der_poll_rate_s);
 	for (int i = 0; i < PQntuples(rows); i++)
@@ -242,6 +289,12 @@ program_or_answer(http_request *req, int *status)
 						  2, params, status);
 }
 
+PGresult *
+sep2_derp_fetch(http_request *req, int *status)
+{
+	return program_or_answer(req, status);
+}
+
 int
 sep2_derp_get(http_request *req)
 {
@@ -258,15 +311,19 @@ sep2_derp_get(http_request *req)
 
 /* ---- controls ---- */
 
+/* The DERControlBase of a control or default control of program p under
+ * EndDevice e: curve links point at the program's DERCurves there. */
 static void
-write_base(sep2_xw *w, const char *json_text)
+write_base(sep2_xw *w, const char *e, const char *p, const char *json_text)
 {
 	json_error_t jerr;
 	json_t	   *base = json_loads(json_text, 0, &jerr);
+	char		curves[96];
 
+	snprintf(curves, sizeof(curves), "/edev/%s/derp/%s/dc/", e, p);
 	sep2_xw_open(w, "DERControlBase", (char *) NULL);
 	if (base)
-		sep2_doc_write(w, sep2_derc_base_elems, base);
+		sep2_doc_write_links(w, sep2_derc_base_elems, base, curves);
 	json_decref(base);
 	sep2_xw_close(w);
 }
@@ -300,7 +357,7 @@ write_control(sep2_xw *w, const char *e, const char *p, PGresult *r, int row,
 		sep2_xw_text(w, "randomizeDuration", PQgetvalue(r, row, 7));
 	if (!PQgetisnull(r, row, 6))
 		sep2_xw_text(w, "randomizeStart", PQgetvalue(r, row, 6));
-	write_base(w, PQgetvalue(r, row, 8));
+	write_base(w, e, p, PQgetvalue(r, row, 8));
 	sep2_xw_close(w);
 }
 
@@ -335,7 +392,8 @@ control_list(http_request *req, bool active_only)
 	snprintf(href, sizeof(href), "/edev/%s/derp/%s/%s", req->params[0], req->params[1],
 			 active_only ? "actderc" : "derc");
 	w = sep2_xw_new(req->arena);
-	sep2_xw_open(w, "DERControlList", "href", href, "subscribable", "0", (char *) NULL);
+	sep2_xw_open(w, "DERControlList", "href", href, "subscribable",
+				 active_only ? "0" : SEP2_SUB_YES, (char *) NULL);
 	results = sep2_page_results(&pg, all);
 	sep2_xw_list_attrs(w, all, results);
 	for (uint32_t i = pg.start; i < pg.start + results; i++)
@@ -389,9 +447,10 @@ sep2_dderc_get(http_request *req)
 	if (PQgetvalue(p, 0, 4)[0] != 't')
 		return http_error(req, 404, "this program has no default control");
 	w = sep2_xw_new(req->arena);
-	sep2_xw_open(w, "DefaultDERControl", "href", req->path, "subscribable", "0", (char *) NULL);
+	sep2_xw_open(w, "DefaultDERControl", "href", req->path, "subscribable", SEP2_SUB_YES,
+				 (char *) NULL);
 	sep2_xw_text(w, "mRID", PQgetvalue(p, 0, 1));
-	write_base(w, PQgetvalue(p, 0, 5));
+	write_base(w, req->params[0], req->params[1], PQgetvalue(p, 0, 5));
 	sep2_xw_close(w);
 	return sep2_reply_xml(req, w, 200);
 }
@@ -497,8 +556,9 @@ actor(http_request *req)
 }
 
 /*
- * Run one write and its audit record in a transaction; returns the first
- * row of the write's result, or NULL after answering.
+ * Run one write, its audit record and the subscription Notifications it
+ * causes (sub.c) in a transaction; returns the first row of the write's
+ * result, or NULL after answering.
  */
 static PGresult *
 write_audited(http_request *req, const char *sql, int n, const char *const *params,
@@ -530,6 +590,7 @@ write_audited(http_request *req, const char *sql, int n, const char *const *para
 	a[3] = detail;
 	if (db_exec(req->db, req->arena, "SELECT audit_append($1, $2, $3, $4::jsonb)", 4, a,
 				NULL, &err) == NULL ||
+		sep2_sub_changed(req, action, a[2], &err) != DERMS_OK ||
 		db_exec(req->db, req->arena, "COMMIT", 0, NULL, NULL, &err) == NULL)
 	{
 		db_exec(req->db, req->arena, "ROLLBACK", 0, NULL, NULL, NULL);
@@ -537,6 +598,13 @@ write_audited(http_request *req, const char *sql, int n, const char *const *para
 		return NULL;
 	}
 	return r;
+}
+
+PGresult *
+sep2_write_audited(http_request *req, const char *sql, int n,
+				   const char *const *params, const char *action, int *status)
+{
+	return write_audited(req, sql, n, params, action, "{}", status);
 }
 
 static int
@@ -548,66 +616,163 @@ created(http_request *req, PGresult *r)
 	return http_reply(req, 201, JSON_CT, body, strlen(body));
 }
 
+/* ---- programs and controls from JSON (operator API and dermsctl) ---- */
+
+const char	sep2_program_insert_sql[] =
+"INSERT INTO der_programs (mrid, description, primacy, scope_kind, scope_id,"
+" default_base, created_by) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)"
+" RETURNING id, mrid";
+
+const char	sep2_control_insert_sql[] =
+"INSERT INTO der_controls (program_id, mrid, start_time, duration_s,"
+" randomize_start, randomize_duration, description, base, created_by)"
+" SELECT p.id, $2, $3, $4, $5, $6, $7, $8::jsonb, $9"
+" FROM der_programs p WHERE p.id = $1 RETURNING id, mrid";
+
+bool
+sep2_new_mrid(char out[33])
+{
+	return new_mrid(out);
+}
+
+/* json_dumps of j into a; NULL on allocation failure. */
+static const char *
+arena_json_text(arena *a, json_t *j)
+{
+	char	   *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	char	   *copy = t ? arena_strdup(a, t) : NULL;
+
+	free(t);
+	return copy;
+}
+
+/* A DERControlBase given as JSON, canonical, as jsonb text into *out. */
+static derms_rc
+base_from_json(arena *a, const char *what, json_t *in, bool need_one,
+			   const char **out, derms_err *err)
+{
+	json_t	   *base = json_object();
+	derms_err	e;
+
+	if (base == NULL)
+		return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+	if (sep2_doc_from_json(sep2_derc_base_elems, in, base, &e) != DERMS_OK)
+	{
+		json_decref(base);
+		return derms_err_set(err, e.code, "%s: %s", what, e.msg);
+	}
+	if (need_one && json_object_size(base) == 0)
+	{
+		json_decref(base);
+		return derms_err_set(err, DERMS_EPARSE, "%s: at least one control mode is needed", what);
+	}
+	*out = arena_json_text(a, base);
+	json_decref(base);
+	return *out ? DERMS_OK : derms_err_set(err, DERMS_ENOMEM, "out of memory");
+}
+
+derms_rc
+sep2_program_from_json(arena *a, json_t *j, const char *params[5], derms_err *err)
+{
+	static const char *const kinds[] = {"all", "tenant", "aggregation", "end_device"};
+	json_t	   *scope, *dflt, *v;
+	const char *kind = NULL, *key;
+
+	assert(a != NULL && params != NULL);
+	if (!json_is_object(j))
+		return derms_err_set(err, DERMS_EPARSE, "expected a JSON object");
+	json_object_foreach(j, key, v)
+		if (strcmp(key, "description") && strcmp(key, "primacy") && strcmp(key, "scope") &&
+			strcmp(key, "defaultControl"))
+		return derms_err_set(err, DERMS_EPARSE, "unknown field \"%s\"", key);
+	v = json_object_get(j, "primacy");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255)
+		return derms_err_set(err, DERMS_ERANGE, "\"primacy\" must be an integer in 0..255");
+	params[1] = arena_printf(a, "%d", (int) json_integer_value(v));
+	v = json_object_get(j, "description");
+	if (v && (!json_is_string(v) || strlen(json_string_value(v)) > 32))
+		return derms_err_set(err, DERMS_EPARSE, "\"description\" must be a string of at most 32 characters");
+	params[0] = v ? arena_strdup(a, json_string_value(v)) : NULL;
+	scope = json_object_get(j, "scope");
+	if (!json_is_object(scope))
+		return derms_err_set(err, DERMS_EPARSE, "\"scope\" must be an object with \"kind\" (and \"id\")");
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (json_is_string(json_object_get(scope, "kind")) &&
+			strcmp(json_string_value(json_object_get(scope, "kind")), kinds[i]) == 0)
+			kind = kinds[i];
+	if (kind == NULL)
+		return derms_err_set(err, DERMS_EPARSE, "\"scope.kind\" must be all, tenant, aggregation or end_device");
+	v = json_object_get(scope, "id");
+	if (strcmp(kind, "all") == 0 ? v != NULL : (!json_is_integer(v) || json_integer_value(v) <= 0))
+		return derms_err_set(err, DERMS_EPARSE, "\"scope.id\" is %s", strcmp(kind, "all") == 0
+							 ? "not taken with kind all" : "required: a positive integer");
+	params[2] = kind;
+	params[3] = v ? arena_printf(a, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) : NULL;
+	params[4] = NULL;
+	if ((dflt = json_object_get(j, "defaultControl")) != NULL &&
+		base_from_json(a, "defaultControl", dflt, false, &params[4], err) != DERMS_OK)
+		return err->code;
+	return DERMS_OK;
+}
+
+derms_rc
+sep2_control_from_json(arena *a, json_t *j, const char *params[6], derms_err *err)
+{
+	json_t	   *v;
+	const char *key;
+
+	assert(a != NULL && params != NULL);
+	if (!json_is_object(j))
+		return derms_err_set(err, DERMS_EPARSE, "expected a JSON object");
+	json_object_foreach(j, key, v)
+		if (strcmp(key, "start") && strcmp(key, "duration") && strcmp(key, "randomizeStart") &&
+			strcmp(key, "randomizeDuration") && strcmp(key, "description") && strcmp(key, "base"))
+		return derms_err_set(err, DERMS_EPARSE, "unknown field \"%s\"", key);
+	v = json_object_get(j, "start");
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return derms_err_set(err, DERMS_EPARSE, "\"start\" must be a UTC time in seconds");
+	params[0] = arena_printf(a, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	v = json_object_get(j, "duration");
+	if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 4294967295LL)
+		return derms_err_set(err, DERMS_ERANGE, "\"duration\" must be a positive number of seconds");
+	params[1] = arena_printf(a, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	for (int k = 0; k < 2; k++)
+	{
+		const char *name = k ? "randomizeDuration" : "randomizeStart";
+
+		v = json_object_get(j, name);
+		if (v && (!json_is_integer(v) || json_integer_value(v) < -3600 || json_integer_value(v) > 3600))
+			return derms_err_set(err, DERMS_ERANGE, "\"%s\" must be an integer in -3600..3600", name);
+		params[2 + k] = v ? arena_printf(a, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) : NULL;
+	}
+	v = json_object_get(j, "description");
+	if (v && (!json_is_string(v) || strlen(json_string_value(v)) > 32))
+		return derms_err_set(err, DERMS_EPARSE, "\"description\" must be a string of at most 32 characters");
+	params[4] = v ? arena_strdup(a, json_string_value(v)) : NULL;
+	if (json_object_get(j, "base") == NULL)
+		return derms_err_set(err, DERMS_EPARSE, "\"base\" is missing: the DERControlBase to apply");
+	return base_from_json(a, "base", json_object_get(j, "base"), true, &params[5], err);
+}
+
 int
 sep2_api_program_post(http_request *req)
 {
-	static const char *const kinds[] = {"all", "tenant", "aggregation", "end_device"};
 	int			status;
 	json_t	   *j = json_body(req, &status);
-	json_t	   *scope, *dflt, *v;
-	const char *kind = NULL, *key;
-	const char *params[6];
+	const char *params[7];
 	char		mrid[33];
 	derms_err	err;
 	PGresult   *r;
 
 	if (j == NULL)
 		return status;
-	json_object_foreach(j, key, v)
-		if (strcmp(key, "description") && strcmp(key, "primacy") && strcmp(key, "scope") &&
-			strcmp(key, "defaultControl"))
-			return http_error(req, 400, "unknown field \"%s\"", key);
-	v = json_object_get(j, "primacy");
-	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255)
-		return http_error(req, 400, "\"primacy\" must be an integer in 0..255");
-	params[2] = arena_printf(req->arena, "%d", (int) json_integer_value(v));
-	v = json_object_get(j, "description");
-	if (v && (!json_is_string(v) || strlen(json_string_value(v)) > 32))
-		return http_error(req, 400, "\"description\" must be a string of at most 32 characters");
-	params[1] = v ? json_string_value(v) : NULL;
-	scope = json_object_get(j, "scope");
-	if (!json_is_object(scope))
-		return http_error(req, 400, "\"scope\" must be an object with \"kind\" (and \"id\")");
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (json_is_string(json_object_get(scope, "kind")) &&
-			strcmp(json_string_value(json_object_get(scope, "kind")), kinds[i]) == 0)
-			kind = kinds[i];
-	if (kind == NULL)
-		return http_error(req, 400, "\"scope.kind\" must be all, tenant, aggregation or end_device");
-	v = json_object_get(scope, "id");
-	if (strcmp(kind, "all") == 0 ? v != NULL : (!json_is_integer(v) || json_integer_value(v) <= 0))
-		return http_error(req, 400, "\"scope.id\" is %s", strcmp(kind, "all") == 0
-						  ? "not taken with kind all" : "required: a positive integer");
-	params[3] = kind;
-	params[4] = v ? arena_printf(req->arena, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) : NULL;
-	params[5] = NULL;
-	if ((dflt = json_object_get(j, "defaultControl")) != NULL)
-	{
-		json_t	   *base = json_object();
-
-		sep2_json_own(req, base);
-		if (sep2_doc_from_json(sep2_derc_base_elems, dflt, base, &err) != DERMS_OK)
-			return http_error(req, 400, "defaultControl: %s", err.msg);
-		if ((params[5] = sep2_json_text(req, base)) == NULL)
-			return http_error(req, 500, "out of memory");
-	}
+	if (sep2_program_from_json(req->arena, j, &params[1], &err) != DERMS_OK)
+		return http_error(req, err.code == DERMS_ENOMEM ? 500 : 400, "%s", err.msg);
 	if (!new_mrid(mrid))
 		return http_error(req, 500, "could not make an mRID");
 	params[0] = mrid;
-	r = write_audited(req,
-					  "INSERT INTO der_programs (mrid, description, primacy, scope_kind, scope_id,"
-					  " default_base, created_by) VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'operator')"
-					  " RETURNING id, mrid", 6, params, "der_program.create",
+	params[6] = "operator";
+	r = write_audited(req, sep2_program_insert_sql, 7, params, "der_program.create",
 					  "{}", &status);
 	return r ? created(req, r) : status;
 }
@@ -617,9 +782,7 @@ sep2_api_control_post(http_request *req)
 {
 	int			status;
 	json_t	   *j = json_body(req, &status);
-	json_t	   *v, *base;
-	const char *key;
-	const char *params[8];
+	const char *params[9];
 	char		mrid[33];
 	derms_err	err;
 	PGresult   *r;
@@ -628,51 +791,15 @@ sep2_api_control_post(http_request *req)
 		return status;
 	if (!sep2_id_ok(req->params[0]))
 		return http_error(req, 404, "no program %s", req->params[0]);
-	json_object_foreach(j, key, v)
-		if (strcmp(key, "start") && strcmp(key, "duration") && strcmp(key, "randomizeStart") &&
-			strcmp(key, "randomizeDuration") && strcmp(key, "description") && strcmp(key, "base"))
-			return http_error(req, 400, "unknown field \"%s\"", key);
-	v = json_object_get(j, "start");
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return http_error(req, 400, "\"start\" must be a UTC time in seconds");
-	params[2] = arena_printf(req->arena, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	v = json_object_get(j, "duration");
-	if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 4294967295LL)
-		return http_error(req, 400, "\"duration\" must be a positive number of seconds");
-	params[3] = arena_printf(req->arena, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	for (int k = 0; k < 2; k++)
-	{
-		const char *name = k ? "randomizeDuration" : "randomizeStart";
-
-		v = json_object_get(j, name);
-		if (v && (!json_is_integer(v) || json_integer_value(v) < -3600 || json_integer_value(v) > 3600))
-			return http_error(req, 400, "\"%s\" must be an integer in -3600..3600", name);
-		params[4 + k] = v ? arena_printf(req->arena, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) : NULL;
-	}
-	v = json_object_get(j, "description");
-	if (v && (!json_is_string(v) || strlen(json_string_value(v)) > 32))
-		return http_error(req, 400, "\"description\" must be a string of at most 32 characters");
-	params[6] = v ? json_string_value(v) : NULL;
-	base = json_object();
-	sep2_json_own(req, base);
-	if (json_object_get(j, "base") == NULL)
-		return http_error(req, 400, "\"base\" is missing: the DERControlBase to apply");
-	if (sep2_doc_from_json(sep2_derc_base_elems, json_object_get(j, "base"), base, &err) != DERMS_OK)
-		return http_error(req, 400, "base: %s", err.msg);
-	if (json_object_size(base) == 0)
-		return http_error(req, 400, "base: at least one control mode is needed");
-	if ((params[7] = sep2_json_text(req, base)) == NULL)
-		return http_error(req, 500, "out of memory");
+	if (sep2_control_from_json(req->arena, j, &params[2], &err) != DERMS_OK)
+		return http_error(req, err.code == DERMS_ENOMEM ? 500 : 400, "%s", err.msg);
 	if (!new_mrid(mrid))
 		return http_error(req, 500, "could not make an mRID");
 	params[0] = req->params[0];
 	params[1] = mrid;
-	r = write_audited(req,
-					  "INSERT INTO der_controls (program_id, mrid, start_time, duration_s,"
-					  " randomize_start, randomize_duration, description, base, created_by)"
-					  " SELECT p.id, $2, $3, $4, $5, $6, $7, $8::jsonb, 'operator'"
-					  " FROM der_programs p WHERE p.id = $1 RETURNING id, mrid",
-					  8, params, "der_control.create", "{}", &status);
+	params[8] = "operator";
+	r = write_audited(req, sep2_control_insert_sql, 9, params, "der_control.create",
+					  "{}", &status);
 	if (r == NULL && req->status == 409)
 		return http_error(req, 404, "no program %s", req->params[0]);
 	return r ? created(req, r) : status;
@@ -731,4 +858,81 @@ sep2_api_control_responses(http_request *req)
 	if (r == NULL)
 		return http_db_error(req, NULL, &err);
 	return http_reply(req, 200, JSON_CT, PQgetvalue(r, 0, 0), strlen(PQgetvalue(r, 0, 0)));
+}
+
+/* ---- controls for grid events (protocols/openadr/grid.c) ---- */
+
+derms_rc
+sep2_derp_grid_control(db *d, arena *a, int64_t aggregation_id,
+					   int64_t grid_event_id, int64_t start, int64_t duration,
+					   json_t *base, int64_t *control_id, derms_err *err)
+{
+	const char *params[6];
+	char		mrid[33], pmrid[33];
+	json_t	   *canon = json_object();
+	char	   *text;
+	PGresult   *r;
+
+	assert(d != NULL && a != NULL && base != NULL && control_id != NULL);
+	if (canon == NULL)
+		return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+	if (sep2_doc_from_json(sep2_derc_base_elems, base, canon, err) != DERMS_OK)
+	{
+		json_decref(canon);
+		return err->code;
+	}
+	text = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(canon);
+	params[5] = text ? arena_strdup(a, text) : NULL;
+	free(text);
+	if (params[5] == NULL || !new_mrid(mrid) || !new_mrid(pmrid))
+		return derms_err_set(err, DERMS_ENOMEM, "could not make a control");
+	params[0] = arena_printf(a, "%" PRId64, aggregation_id);
+	params[1] = pmrid;
+	/* the aggregation's program: its oldest aggregation-scoped one, or a new one */
+	r = db_exec(d, a,
+				"WITH old AS (SELECT id FROM der_programs WHERE scope_kind = 'aggregation'"
+				"  AND scope_id = $1::bigint ORDER BY id LIMIT 1),"
+				" made AS (INSERT INTO der_programs (mrid, description, primacy, scope_kind,"
+				"  scope_id, created_by) SELECT $2, 'grid events', 1, 'aggregation', $1::bigint,"
+				"  'grid_events' WHERE NOT EXISTS (SELECT 1 FROM old) RETURNING id)"
+				" SELECT id FROM old UNION ALL SELECT id FROM made",
+				2, params, NULL, err);
+	if (r == NULL)
+		return err->code;
+	params[0] = PQgetvalue(r, 0, 0);
+	params[1] = mrid;
+	params[2] = arena_printf(a, "%" PRId64, start);
+	params[3] = arena_printf(a, "%" PRId64, duration);
+	params[4] = arena_printf(a, "%" PRId64, grid_event_id);
+	r = db_exec(d, a,
+				"INSERT INTO der_controls (program_id, mrid, start_time, duration_s,"
+				" description, base, created_by, grid_event_id)"
+				" VALUES ($1::bigint, $2, $3::bigint, $4::int, 'grid event ' || $5, $6::jsonb,"
+				" 'grid_events', $5::bigint) RETURNING id",
+				6, params, NULL, err);
+	if (r == NULL)
+		return err->code;
+	*control_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	return DERMS_OK;
+}
+
+derms_rc
+sep2_derp_grid_cancel(db *d, arena *a, int64_t grid_event_id, int *cancelled,
+					  derms_err *err)
+{
+	const char *params[1];
+	PGresult   *r;
+
+	assert(d != NULL && a != NULL);
+	params[0] = arena_printf(a, "%" PRId64, grid_event_id);
+	r = db_exec(d, a,
+				"UPDATE der_controls SET cancelled_at = now() WHERE grid_event_id = $1::bigint"
+				" AND cancelled_at IS NULL",
+				1, params, NULL, err);
+	if (r == NULL)
+		return err->code;
+	if (cancelled != NULL)
+		*cancelled = atoi(PQcmdTuples(r));
+	return DERMS_OK;
 }

@@ -54,6 +54,7 @@ static const struct
 	[SEP2_V_HOUR] = {-3600, 3600, 0, 0},
 	[SEP2_V_STR6] = {0, 0, 0, 6},
 	[SEP2_V_STR32] = {0, 0, 0, 32},
+	[SEP2_V_LINK] = {1, INT64_MAX, 0, 0},
 };
 
 derms_rc
@@ -117,12 +118,87 @@ index_of(const sep2_elem *elems, const sep2_child *kids, const char *name)
 	return -1;
 }
 
+/*
+ * The table key of element c: its name, or "csipaus:" and its name for an
+ * element in the CSIP-AUS namespace.  Borrowed from buf (or c).
+ */
+static const char *
+elem_key(xmlNodePtr c, char *buf, size_t buflen)
+{
+	if (c->ns != NULL && c->ns->href != NULL &&
+		strcmp((const char *) c->ns->href, SEP2_CSIPAUS_NS) == 0)
+	{
+		snprintf(buf, buflen, SEP2_CSIPAUS_PREFIX "%s", (const char *) c->name);
+		return buf;
+	}
+	return (const char *) c->name;
+}
+
+/* The first child of el whose table key is key, or NULL. */
+static xmlNodePtr
+child_by_key(xmlNodePtr el, const char *key)
+{
+	char		buf[128];
+
+	if (strncmp(key, SEP2_CSIPAUS_PREFIX, strlen(SEP2_CSIPAUS_PREFIX)) != 0)
+		return sep2_xml_child(el, key);
+	for (xmlNodePtr c = el->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE &&
+			strcmp(elem_key(c, buf, sizeof(buf)), key) == 0)
+			return c;
+	return NULL;
+}
+
+/*
+ * A simple CSIP-AUS element (node) of type t; only the hex bitmaps
+ * (DOEControlType, VPPControlType) are simple there.
+ */
+static derms_rc
+ext_value(arena *a, xmlNodePtr node, sep2_vtype t, const char **out,
+		  derms_err *err)
+{
+	xmlChar    *text = xmlNodeGetContent(node);
+	const char *p = (const char *) text;
+	size_t		n;
+	char	   *s;
+
+	if (text == NULL || vtypes[t].hexlen == 0)
+	{
+		xmlFree(text);
+		return derms_err_set(err, DERMS_EPARSE, "<%s> at line %ld is not readable",
+							 (const char *) node->name, (long) xmlGetLineNo(node));
+	}
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	n = strspn(p, "0123456789ABCDEFabcdef");
+	if (n == 0 || n % 2 || n / 2 > vtypes[t].hexlen || p[n + strspn(p + n, " \t\r\n")] != '\0')
+	{
+		xmlFree(text);
+		return derms_err_set(err, DERMS_EPARSE, "value of <%s> at line %ld must be up to %zu bytes of hex",
+							 (const char *) node->name, (long) xmlGetLineNo(node),
+							 vtypes[t].hexlen);
+	}
+	s = arena_alloc(a, n + 1);
+	if (s == NULL)
+	{
+		xmlFree(text);
+		return derms_err_set(err, DERMS_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		s[i] = (p[i] >= 'a' && p[i] <= 'f') ? (char) (p[i] - 'a' + 'A') : p[i];
+	s[n] = '\0';
+	xmlFree(text);
+	*out = s;
+	return DERMS_OK;
+}
+
 static derms_rc
 check_children(xmlNodePtr el, const sep2_elem *elems, const sep2_child *kids,
 			   derms_err *err)
 {
 	int			at = 0;
 	int			last = -1;
+	char		buf[128];
 
 	for (xmlNodePtr c = el->children; c; c = c->next)
 	{
@@ -130,7 +206,7 @@ check_children(xmlNodePtr el, const sep2_elem *elems, const sep2_child *kids,
 
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		k = index_of(elems, kids, (const char *) c->name);
+		k = index_of(elems, kids, elem_key(c, buf, sizeof(buf)));
 		if (k < 0)
 			return derms_err_set(err, DERMS_EPARSE, "unknown element <%s> in <%s> at line %ld",
 								 (const char *) c->name, (const char *) el->name,
@@ -159,8 +235,10 @@ sep2_doc_parse(arena *a, xmlNodePtr el, const sep2_elem *elems, json_t *out,
 		return err->code;
 	for (const sep2_elem *e = elems; e->name; e++)
 	{
-		xmlNodePtr	c = sep2_xml_child(el, e->name);
+		xmlNodePtr	c = child_by_key(el, e->name);
 		const char *v;
+		bool		ext = c != NULL && c->ns != NULL &&
+			strcmp((const char *) c->ns->href, SEP2_CSIPAUS_NS) == 0;
 
 		if (c == NULL)
 		{
@@ -171,9 +249,13 @@ sep2_doc_parse(arena *a, xmlNodePtr el, const sep2_elem *elems, json_t *out,
 		}
 		if (e->repeat)
 			continue;			/* the caller walks repeated elements */
+		if (e->children == NULL && e->type == SEP2_V_LINK)
+			return derms_err_set(err, DERMS_EPARSE, "<%s> at line %ld is not accepted here",
+								 e->name, (long) xmlGetLineNo(c));
 		if (e->children == NULL)
 		{
-			if (sep2_doc_value(a, el, e->name, e->type, &v, err) != DERMS_OK)
+			if ((ext ? ext_value(a, c, e->type, &v, err)
+				 : sep2_doc_value(a, el, e->name, e->type, &v, err)) != DERMS_OK)
 				return err->code;
 			json_object_set_new(out, e->name, json_string(v));
 			continue;
@@ -255,6 +337,15 @@ sep2_doc_from_json(const sep2_elem *elems, json_t *in, json_t *out, derms_err *e
 		const sep2_elem *e;
 		json_t	   *text;
 
+		if (k < 0)
+		{
+			/* "opModExpLimW" for "csipaus:opModExpLimW" */
+			char		pk[128];
+
+			snprintf(pk, sizeof(pk), SEP2_CSIPAUS_PREFIX "%s", key);
+			k = index_of(elems, NULL, pk);
+		}
+
 		if (k < 0 || elems[k].repeat)
 			return derms_err_set(err, DERMS_EPARSE, "unknown field \"%s\"", key);
 		e = &elems[k];
@@ -262,7 +353,7 @@ sep2_doc_from_json(const sep2_elem *elems, json_t *in, json_t *out, derms_err *e
 		{
 			if (json_value(key, e->type, v, &text, err) != DERMS_OK)
 				return err->code;
-			json_object_set_new(out, key, text);
+			json_object_set_new(out, e->name, text);
 			continue;
 		}
 		if (!json_is_object(v))
@@ -294,7 +385,7 @@ sep2_doc_from_json(const sep2_elem *elems, json_t *in, json_t *out, derms_err *e
 				json_decref(obj);
 				return derms_err_set(err, DERMS_EPARSE, "\"%s\" has unknown fields", key);
 			}
-			json_object_set_new(out, key, obj);
+			json_object_set_new(out, e->name, obj);
 		}
 	}
 	for (const sep2_elem *e = elems; e->name; e++)
@@ -306,17 +397,52 @@ sep2_doc_from_json(const sep2_elem *elems, json_t *in, json_t *out, derms_err *e
 void
 sep2_doc_write(sep2_xw *w, const sep2_elem *elems, json_t *doc)
 {
+	sep2_doc_write_links(w, elems, doc, NULL);
+}
+
+bool
+sep2_doc_has_csipaus(json_t *doc)
+{
+	const char *key;
+	json_t	   *v;
+
+	json_object_foreach(doc, key, v)
+		if (strncmp(key, SEP2_CSIPAUS_PREFIX, strlen(SEP2_CSIPAUS_PREFIX)) == 0)
+		return true;
+	return false;
+}
+
+void
+sep2_doc_write_links(sep2_xw *w, const sep2_elem *elems, json_t *doc,
+					 const char *link_prefix)
+{
 	for (const sep2_elem *e = elems; e->name; e++)
 	{
 		json_t	   *v = json_object_get(doc, e->name);
+		bool		ext = strncmp(e->name, SEP2_CSIPAUS_PREFIX,
+								  strlen(SEP2_CSIPAUS_PREFIX)) == 0;
 
 		if (v == NULL || e->repeat)
 			continue;
-		if (e->children == NULL)
+		if (e->children == NULL && e->type == SEP2_V_LINK)
+		{
+			char		href[160];
+
+			if (link_prefix == NULL)
+				continue;
+			snprintf(href, sizeof(href), "%s%s", link_prefix, json_string_value(v));
+			sep2_xw_open(w, e->name, "href", href, (char *) NULL);
+			sep2_xw_close(w);
+		}
+		else if (e->children == NULL)
 			sep2_xw_text(w, e->name, json_string_value(v));
 		else
 		{
-			sep2_xw_open(w, e->name, (char *) NULL);
+			/* an extension element declares its namespace itself */
+			if (ext)
+				sep2_xw_open(w, e->name, "xmlns:csipaus", SEP2_CSIPAUS_NS, (char *) NULL);
+			else
+				sep2_xw_open(w, e->name, (char *) NULL);
 			for (const sep2_child *k = e->children; k->name; k++)
 				sep2_xw_text(w, k->name, json_string_value(json_object_get(v, k->name)));
 			sep2_xw_close(w);
@@ -448,6 +574,12 @@ sep2_doc_reply_latest(http_request *req, const char *sql, const char *const *par
 		sep2_xw_open(w, root, "href", req->path, "subscribable", "0", (char *) NULL);
 	else
 		sep2_xw_open(w, root, "href", req->path, (char *) NULL);
+	if (sep2_doc_has_csipaus(doc))
+		sep2_xw_attr(w, "xmlns:csipaus", SEP2_CSIPAUS_NS);
+	/* the self-reports the schema gives a pollRate */
+	if (strcmp(root, "DeviceInformation") == 0 || strcmp(root, "DeviceStatus") == 0 ||
+		strcmp(root, "PowerStatus") == 0)
+		sep2_xw_attr_int(w, "pollRate", req->cfg->sep2_poll_rate_s);
 	sep2_doc_write(w, elems, doc);
 	sep2_xw_close(w);
 	return sep2_reply_xml(req, w, 200);

@@ -46,8 +46,18 @@ typedef enum sep2_vtype
 	SEP2_V_SPCT,				/* SignedPerCent: -10000..10000 */
 	SEP2_V_HOUR,				/* OneHourRangeType: -3600..3600 */
 	SEP2_V_STR6,				/* String6 */
-	SEP2_V_STR32				/* String32 */
+	SEP2_V_STR32,				/* String32 */
+	SEP2_V_LINK					/* a Link (DERCurveLink): kept as the id it
+								 * names, a positive integer; written as
+								 * <name href="PREFIX<id>"/> */
 } sep2_vtype;
+
+/*
+ * A table entry named "csipaus:NAME" is the element NAME in the CSIP-AUS
+ * namespace (an extension of the 2030.5 type); it is kept under that key.
+ */
+#define SEP2_CSIPAUS_NS		"https://csipaus.org/ns/v1.3"
+#define SEP2_CSIPAUS_PREFIX	"csipaus:"
 
 typedef struct sep2_child
 {
@@ -102,6 +112,15 @@ derms_rc	sep2_doc_from_json(const sep2_elem *elems, json_t *in, json_t *out,
 /* Write the children held in doc, in table order (the caller opens and
  * closes the enclosing element). */
 void		sep2_doc_write(sep2_xw *w, const sep2_elem *elems, json_t *doc);
+
+/* The same, writing SEP2_V_LINK elements as links to link_prefix + id
+ * (sep2_doc_write leaves them out). */
+void		sep2_doc_write_links(sep2_xw *w, const sep2_elem *elems, json_t *doc,
+								 const char *link_prefix);
+
+/* Does doc hold a CSIP-AUS extension element (a root that carries one
+ * declares the namespace)? */
+bool		sep2_doc_has_csipaus(json_t *doc);
 
 /* Finish the writer and queue it as the response (500 if it cannot be
  * written); returns the status queued. */

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "protocols/sep2/doc.h"
+#include "protocols/sep2/sub.h"
 #include "protocols/sep2/xml.h"
 
 #define SEP2_CT "application/sep+xml"
@@ -77,7 +78,8 @@ write_edev(sep2_xw *w, PGresult *r, int row, bool root, int post_rate)
 
 	snprintf(href, sizeof(href), "/edev/%s", id);
 	if (root)
-		sep2_xw_open(w, "EndDevice", "href", href, "subscribable", "0", (char *) NULL);
+		sep2_xw_open(w, "EndDevice", "href", href, "subscribable", SEP2_SUB_YES,
+					 (char *) NULL);
 	else
 		sep2_xw_open(w, "EndDevice", "href", href, (char *) NULL);
 	{
@@ -231,6 +233,7 @@ sep2_edev_rg_get(http_request *req)
 	snprintf(href, sizeof(href), "/edev/%s/rg", params[0]);
 	w = sep2_xw_new(req->arena);
 	sep2_xw_open(w, "Registration", "href", href, (char *) NULL);
+	sep2_xw_attr_int(w, "pollRate", req->cfg->sep2_poll_rate_s);
 	sep2_xw_text(w, "dateTimeRegistered", PQgetvalue(rg, 0, 0));
 	sep2_xw_text(w, "pIN", PQgetvalue(rg, 0, 1));
 	sep2_xw_close(w);

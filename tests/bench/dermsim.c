@@ -79,6 +79,7 @@
 #include "server/identity.h"
 #include "server/pki.h"
 
+#include "dermsim_der.h"
 #include "dermsim_fleet.h"
 #include "dermsim_stats.h"
 
@@ -112,6 +113,9 @@ typedef struct sim_opts
 	int			group_size;
 	int			jobs;			/* certificate issuing processes */
 	uint64_t	seed;
+	bool		der;			/* DER programs, controls, status, telemetry */
+	double		der_poll_rate;	/* > 0: overrides the programs' pollRate */
+	double		post_rate;		/* > 0: overrides the EndDevice's postRate */
 } sim_opts;
 
 /* ---- devices ---- */
@@ -121,8 +125,17 @@ typedef enum sim_state
 	SIM_DISCOVER,				/* GET /dcap */
 	SIM_REGISTER,				/* POST EndDevice to the list */
 	SIM_FIND,					/* GET the list, take our EndDevice */
+	SIM_DISC_EDEV,				/* --der: GET our EndDevice: FSA, DERs, postRate */
+	SIM_DISC_FSA,				/* GET the FSA list: the DERProgramList */
+	SIM_DISC_DER,				/* GET the DERList: status, availability */
+	SIM_DISC_MUP,				/* POST our MirrorUsagePoint */
 	SIM_POLL					/* the sim_polls[] cycle */
 } sim_state;
+
+/* When a sim_polls[] entry runs: bits of sim_device.cycle */
+#define SIM_EVERY_POLL 0x1u		/* every --poll-rate */
+#define SIM_EVERY_DER 0x2u		/* every DER pollRate (--der) */
+#define SIM_EVERY_POST 0x4u		/* every postRate (--der) */
 
 typedef struct sim_group sim_group;
 typedef struct sim_worker sim_worker;
@@ -150,6 +163,11 @@ typedef struct sim_device
 	char		location[SIM_PATH_MAX];
 	sim_battery battery;
 	uint64_t	rng;
+	sim_der    *der;			/* --der only, new */
+	unsigned	cycle;			/* SIM_EVERY_* classes due in this cycle */
+	double		poll_due;		/* when each class is due next, monotonic s */
+	double		der_due;
+	double		post_due;
 } sim_device;
 
 /*
@@ -163,24 +181,46 @@ typedef struct sim_poll
 	const char *name;
 	const char *method;
 	long		expect;
+	unsigned	when;			/* SIM_EVERY_* class */
 	bool		(*path) (const sim_device *d, char *buf, size_t size);
 	char	   *(*body) (sim_device *d);
 	void		(*on_body) (sim_device *d, const char *body, size_t len);
+	bool		(*more) (const sim_device *d);	/* run the entry again */
 } sim_poll;
 
 static bool sim_path_edev(const sim_device *d, char *buf, size_t size);
+static bool sim_path_derp(const sim_device *d, char *buf, size_t size);
+static void sim_on_derp(sim_device *d, const char *body, size_t len);
+static bool sim_path_derc(const sim_device *d, char *buf, size_t size);
+static void sim_on_derc(sim_device *d, const char *body, size_t len);
+static bool sim_more_derc(const sim_device *d);
+static bool sim_path_rsp(const sim_device *d, char *buf, size_t size);
+static char *sim_body_rsp(sim_device *d);
+static void sim_on_rsp(sim_device *d, const char *body, size_t len);
+static bool sim_more_rsp(const sim_device *d);
+static bool sim_path_ders(const sim_device *d, char *buf, size_t size);
+static char *sim_body_ders(sim_device *d);
+static void sim_on_ders(sim_device *d, const char *body, size_t len);
+static bool sim_path_dera(const sim_device *d, char *buf, size_t size);
+static char *sim_body_dera(sim_device *d);
+static void sim_on_dera(sim_device *d, const char *body, size_t len);
+static bool sim_path_mmr(const sim_device *d, char *buf, size_t size);
+static char *sim_body_mmr(sim_device *d);
+static void sim_on_mmr(sim_device *d, const char *body, size_t len);
 
+/*
+ * In order within a cycle.  Entries whose class is not due, or whose
+ * path() says there is nothing to do, are skipped; more() repeats an
+ * entry (one GET per program, one POST per Response owed).
+ */
 static const sim_poll sim_polls[] = {
-	{"edev", "GET", 200, sim_path_edev, NULL, NULL},
-
-	/*
-	 * To come as the server grows the resources:
-	 * {"derc", "GET", 200, sim_path_active_derc, NULL, sim_on_derc}, the
-	 * device's ActiveDERControlList, answered with Responses;
-	 * {"ders", "PUT", 204, sim_path_der_status, sim_body_der_status,
-	 * NULL}, DERStatus from the battery; {"mmr", "POST", 201,
-	 * sim_path_mup, sim_body_mmr, NULL}, MirrorMeterReading telemetry.
-	 */
+	{"edev", "GET", 200, SIM_EVERY_POLL, sim_path_edev, NULL, NULL, NULL},
+	{"derp", "GET", 200, SIM_EVERY_DER, sim_path_derp, NULL, sim_on_derp, NULL},
+	{"derc", "GET", 200, SIM_EVERY_DER, sim_path_derc, NULL, sim_on_derc, sim_more_derc},
+	{"rsp", "POST", 201, SIM_EVERY_DER, sim_path_rsp, sim_body_rsp, sim_on_rsp, sim_more_rsp},
+	{"ders", "PUT", 204, SIM_EVERY_POST, sim_path_ders, sim_body_ders, sim_on_ders, NULL},
+	{"dera", "PUT", 204, SIM_EVERY_POST, sim_path_dera, sim_body_dera, sim_on_dera, NULL},
+	{"mmr", "POST", 201, SIM_EVERY_POST, sim_path_mmr, sim_body_mmr, sim_on_mmr, NULL},
 };
 
 #define SIM_NPOLLS ((int) (sizeof(sim_polls) / sizeof(sim_polls[0])))
@@ -238,6 +278,7 @@ struct sim_worker
 	int			polling;		/* devices in SIM_POLL */
 	double		soc_sum;		/* state of charge at each finished cycle */
 	uint64_t	soc_n;			/* cycles in soc_sum */
+	sim_der_counts der;			/* --der: what the devices did */
 };
 
 /* ---- globals (set before the workers start) ---- */
@@ -332,6 +373,179 @@ sim_path_edev(const sim_device *d, char *buf, size_t size)
 	/* our EndDevice when we know it, else the list we may see */
 	snprintf(buf, size, "%s", d->edev[0] ? d->edev : d->edev_list);
 	return buf[0] != '\0';
+}
+
+/* ---- the DER side of a polling device (--der) ---- */
+
+/* Add to one of d's worker's DER counters. */
+#define SIM_DER_COUNT(d, field, n) \
+	do { \
+		sim_worker *w_ = (d)->group->worker; \
+		pthread_mutex_lock(&w_->mu); \
+		w_->der.field += (n); \
+		pthread_mutex_unlock(&w_->mu); \
+	} while (0)
+
+static bool
+sim_path_derp(const sim_device *d, char *buf, size_t size)
+{
+	if (d->der == NULL || d->der->derp_list[0] == '\0')
+		return false;
+	snprintf(buf, size, "%s?l=%d", d->der->derp_list, SIM_MAX_PROGRAMS);
+	return true;
+}
+
+static void
+sim_on_derp(sim_device *d, const char *body, size_t len)
+{
+	arena	   *a = arena_create(8192);
+
+	if (a == NULL)
+		return;
+	sim_der_on_derp(d->der, a, body, len, opts.der_poll_rate > 0);
+	arena_destroy(a);
+	SIM_DER_COUNT(d, derp, 1);
+}
+
+static bool
+sim_path_derc(const sim_device *d, char *buf, size_t size)
+{
+	if (d->der == NULL || d->der->prog_at >= d->der->nprograms)
+		return false;
+	snprintf(buf, size, "%s?l=%d", d->der->actderc[d->der->prog_at], SIM_MAX_CONTROLS);
+	return true;
+}
+
+static void
+sim_on_derc(sim_device *d, const char *body, size_t len)
+{
+	arena	   *a = arena_create(16384);
+	int			fresh;
+
+	d->der->prog_at++;
+	if (a == NULL)
+		return;
+	fresh = sim_der_on_derc(d->der, a, body, len, sim_wall());
+	arena_destroy(a);
+	/* a control with a target drives the battery while it lasts */
+	if (d->der->target_until > sim_wall())
+		sim_battery_force(&d->battery, -d->der->target_w,
+						  sim_now() + (double) (d->der->target_until - sim_wall()));
+	pthread_mutex_lock(&d->group->worker->mu);
+	d->group->worker->der.derc++;
+	if (fresh > 0)
+		d->group->worker->der.controls += (uint64_t) fresh;
+	pthread_mutex_unlock(&d->group->worker->mu);
+}
+
+static bool
+sim_more_derc(const sim_device *d)
+{
+	return d->der->prog_at < d->der->nprograms;
+}
+
+static bool
+sim_path_rsp(const sim_device *d, char *buf, size_t size)
+{
+	if (d->der == NULL || d->der->npending == 0)
+		return false;
+	snprintf(buf, size, "%s", d->der->pending[0].reply_to);
+	return true;
+}
+
+static char *
+sim_body_rsp(sim_device *d)
+{
+	return sim_der_rsp_body(d->der, d->cred.id.lfdi);
+}
+
+static void
+sim_on_rsp(sim_device *d, const char *body, size_t len)
+{
+	int			st = d->der->pending[0].status;
+
+	(void) body;
+	(void) len;
+	sim_der_rsp_done(d->der);
+	SIM_DER_COUNT(d, rsp[st], 1);
+}
+
+static bool
+sim_more_rsp(const sim_device *d)
+{
+	return d->der->npending > 0;
+}
+
+static bool
+sim_path_ders(const sim_device *d, char *buf, size_t size)
+{
+	if (d->der == NULL || d->der->ders[0] == '\0')
+		return false;
+	snprintf(buf, size, "%s", d->der->ders);
+	return true;
+}
+
+static char *
+sim_body_ders(sim_device *d)
+{
+	return sim_der_status_body(&d->battery);
+}
+
+static void
+sim_on_ders(sim_device *d, const char *body, size_t len)
+{
+	(void) body;
+	(void) len;
+	SIM_DER_COUNT(d, ders, 1);
+}
+
+static bool
+sim_path_dera(const sim_device *d, char *buf, size_t size)
+{
+	if (d->der == NULL || d->der->dera[0] == '\0')
+		return false;
+	snprintf(buf, size, "%s", d->der->dera);
+	return true;
+}
+
+static char *
+sim_body_dera(sim_device *d)
+{
+	return sim_der_avail_body(&d->battery);
+}
+
+static void
+sim_on_dera(sim_device *d, const char *body, size_t len)
+{
+	(void) body;
+	(void) len;
+	SIM_DER_COUNT(d, dera, 1);
+}
+
+static bool
+sim_path_mmr(const sim_device *d, char *buf, size_t size)
+{
+	if (d->der == NULL || d->der->mup[0] == '\0')
+		return false;
+	snprintf(buf, size, "%s", d->der->mup);
+	return true;
+}
+
+static char *
+sim_body_mmr(sim_device *d)
+{
+	return sim_der_mmr_body(d->der, &d->battery, d->cred.id.lfdi);
+}
+
+static void
+sim_on_mmr(sim_device *d, const char *body, size_t len)
+{
+	(void) body;
+	(void) len;
+	pthread_mutex_lock(&d->group->worker->mu);
+	d->group->worker->der.mmr++;
+	d->group->worker->der.readings += 2;
+	pthread_mutex_unlock(&d->group->worker->mu);
 }
 
 /* ---- libcurl callbacks ---- */
@@ -560,6 +774,79 @@ sim_record(sim_worker *w, const sim_device *d, double now, sim_err_kind kind,
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* Next cycle start: poll-rate seconds away, with jitter. */
+static double
+sim_next_poll(sim_device *d, double now)
+{
+	double		j;
+
+	if (opts.poll_rate <= 0)
+		return now;
+	j = 1.0 + SIM_JITTER * (2.0 * sim_rand01(&d->rng) - 1.0);
+	return now + opts.poll_rate * j;
+}
+
+/* now + rate seconds, +- SIM_JITTER; now when rate is 0 */
+static double
+sim_jittered(sim_device *d, double now, double rate)
+{
+	if (rate <= 0)
+		return now;
+	return now + rate * (1.0 + SIM_JITTER * (2.0 * sim_rand01(&d->rng) - 1.0));
+}
+
+/* Which classes of sim_polls[] are due now. */
+static void
+sim_cycle_begin(sim_device *d, double now)
+{
+	d->cycle = now >= d->poll_due ? SIM_EVERY_POLL : 0;
+	if (d->der != NULL)
+	{
+		if (now >= d->der_due)
+		{
+			d->cycle |= SIM_EVERY_DER;
+			sim_der_tick(d->der, sim_wall());
+		}
+		if (now >= d->post_due)
+			d->cycle |= SIM_EVERY_POST;
+	}
+}
+
+/*
+ * The first entry from step on that runs in this cycle, its path in buf;
+ * SIM_NPOLLS when none is left.
+ */
+static int
+sim_next_step(const sim_device *d, int step, char *buf, size_t size)
+{
+	while (step < SIM_NPOLLS &&
+		   (!(sim_polls[step].when & d->cycle) || !sim_polls[step].path(d, buf, size)))
+		step++;
+	return step;
+}
+
+/* The cycle is over (or failed): plan the next one. */
+static void
+sim_cycle_end(sim_worker *w, sim_device *d, double now)
+{
+	if (d->cycle & SIM_EVERY_POLL)
+		d->poll_due = sim_next_poll(d, now);
+	if (d->cycle & SIM_EVERY_DER)
+		d->der_due = sim_jittered(d, now, d->der->der_rate);
+	if (d->cycle & SIM_EVERY_POST)
+		d->post_due = sim_jittered(d, now, d->der->post_rate);
+	d->step = 0;
+	d->cycle = 0;
+	sim_battery_step(&d->battery, &d->rng, now);
+	pthread_mutex_lock(&w->mu);
+	w->soc_sum += d->battery.soc;
+	w->soc_n++;
+	pthread_mutex_unlock(&w->mu);
+	d->due = d->poll_due;
+	if (d->der != NULL)
+		d->due = fmin(d->due, fmin(d->der_due, d->post_due));
+}
+
 /* Configure d's handle for its next request and hand it to libcurl. */
 static bool
 sim_start(sim_worker *w, sim_device *d, double now)
@@ -592,12 +879,36 @@ sim_start(sim_worker *w, sim_device *d, double now)
 			keep_body = true;
 			d->expect = 200;
 			break;
+		case SIM_DISC_EDEV:
+		case SIM_DISC_FSA:
+		case SIM_DISC_DER:
+			snprintf(path, sizeof(path), "%s", d->state == SIM_DISC_EDEV ? d->edev :
+					 d->state == SIM_DISC_FSA ? d->der->fsa_list : d->der->der_list);
+			keep_body = true;
+			d->expect = 200;
+			break;
+		case SIM_DISC_MUP:
+			snprintf(path, sizeof(path), "%s", d->der->mup_list);
+			method = "POST";
+			d->req_body = sim_der_mup_body(d->cred.id.lfdi);
+			if (d->req_body == NULL)
+				return false;
+			d->expect = 201;
+			break;
 		case SIM_POLL:
 			{
-				const sim_poll *p = &sim_polls[d->step];
+				const sim_poll *p;
 
-				if (!p->path(d, path, sizeof(path)))
-					return false;
+				if (d->step == 0 && d->cycle == 0)
+					sim_cycle_begin(d, now);
+				d->step = sim_next_step(d, d->step, path, sizeof(path));
+				if (d->step >= SIM_NPOLLS)
+				{
+					/* nothing (more) to do in this cycle: sleep */
+					sim_cycle_end(w, d, now);
+					return true;
+				}
+				p = &sim_polls[d->step];
 				method = p->method;
 				keep_body = p->on_body != NULL;
 				d->expect = p->expect;
@@ -646,18 +957,6 @@ sim_start(sim_worker *w, sim_device *d, double now)
 	return true;
 }
 
-/* Next cycle start: poll-rate seconds away, with jitter. */
-static double
-sim_next_poll(sim_device *d, double now)
-{
-	double		j;
-
-	if (opts.poll_rate <= 0)
-		return now;
-	j = 1.0 + SIM_JITTER * (2.0 * sim_rand01(&d->rng) - 1.0);
-	return now + opts.poll_rate * j;
-}
-
 static void
 sim_enter_poll(sim_worker *w, sim_device *d, double now)
 {
@@ -674,10 +973,46 @@ sim_enter_poll(sim_worker *w, sim_device *d, double now)
 	if (d->due < sim_t0 + opts.ramp)
 		d->due = sim_t0 + opts.ramp +
 			(opts.poll_rate > 0 ? opts.poll_rate * sim_rand01(&d->rng) : 0);
+	d->poll_due = d->der_due = d->post_due = d->due;
+	d->cycle = 0;
+	if (d->der != NULL)
+	{
+		/* the DER work spreads over its own periods, after the ramp */
+		double		base = fmax(now, sim_t0 + opts.ramp);
+
+		d->der_due = base + d->der->der_rate * sim_rand01(&d->rng);
+		d->post_due = base + d->der->post_rate * sim_rand01(&d->rng);
+		d->due = fmin(d->poll_due, fmin(d->der_due, d->post_due));
+	}
 	pthread_mutex_lock(&w->mu);
 	w->polling++;
 	pthread_mutex_unlock(&w->mu);
 	atomic_fetch_add(&sim_polling_total, 1);
+}
+
+/* An answer with the expected status but nothing usable in it: counted
+ * as an HTTP-level error, and the step is retried. */
+static void
+sim_useless(sim_worker *w, sim_device *d, double now)
+{
+	pthread_mutex_lock(&w->mu);
+	w->interval.errors[SIM_ERR_HTTP]++;
+	w->total.errors[SIM_ERR_HTTP]++;
+	pthread_mutex_unlock(&w->mu);
+	d->due = now + SIM_RETRY_S;
+}
+
+/* Registered (or found): with --der, discover the DER side first. */
+static void
+sim_discover_der(sim_worker *w, sim_device *d, double now)
+{
+	if (d->der != NULL && d->edev[0] == '/')
+	{
+		d->state = SIM_DISC_EDEV;
+		d->due = now;
+	}
+	else
+		sim_enter_poll(w, d, now);
 }
 
 /* A transfer of d finished with rc: account for it and plan what's next. */
@@ -710,10 +1045,7 @@ sim_finish(sim_worker *w, sim_device *d, CURLcode rc, double now)
 	{
 		d->failures++;
 		if (d->state == SIM_POLL)
-		{
-			d->step = 0;
-			d->due = sim_next_poll(d, now);
-		}
+			sim_cycle_end(w, d, now);
 		else
 			d->due = now + SIM_RETRY_S * (0.5 + sim_rand01(&d->rng));
 		return;
@@ -725,14 +1057,14 @@ sim_finish(sim_worker *w, sim_device *d, CURLcode rc, double now)
 			if (!sim_find_href(d->resp, d->resp_len, "DeviceCapability",
 							   "EndDeviceListLink", d->edev_list, sizeof(d->edev_list)))
 			{
-				/* counted as an HTTP-level error: the answer is useless */
-				pthread_mutex_lock(&w->mu);
-				w->interval.errors[SIM_ERR_HTTP]++;
-				w->total.errors[SIM_ERR_HTTP]++;
-				pthread_mutex_unlock(&w->mu);
-				d->due = now + SIM_RETRY_S;
+				sim_useless(w, d, now);
 				return;
 			}
+			if (d->der != NULL &&
+				!sim_find_href(d->resp, d->resp_len, "DeviceCapability",
+							   "MirrorUsagePointListLink", d->der->mup_list,
+							   sizeof(d->der->mup_list)))
+				d->der->mup_list[0] = '\0';
 			d->state = opts.do_register ? SIM_REGISTER : SIM_FIND;
 			d->due = now;
 			return;
@@ -742,12 +1074,54 @@ sim_finish(sim_worker *w, sim_device *d, CURLcode rc, double now)
 			pthread_mutex_lock(&w->mu);
 			w->registered++;
 			pthread_mutex_unlock(&w->mu);
-			sim_enter_poll(w, d, now);
+			sim_discover_der(w, d, now);
 			return;
 		case SIM_FIND:
 			if (!sim_find_href(d->resp, d->resp_len, "EndDeviceList", "EndDevice",
 							   d->edev, sizeof(d->edev)))
 				d->edev[0] = '\0';	/* not registered: poll the list */
+			sim_discover_der(w, d, now);
+			return;
+		case SIM_DISC_EDEV:
+		case SIM_DISC_FSA:
+		case SIM_DISC_DER:
+			{
+				arena	   *a = arena_create(8192);
+				bool		ok = a != NULL;
+
+				if (ok && d->state == SIM_DISC_EDEV)
+					ok = sim_der_on_edev(d->der, a, d->resp, d->resp_len);
+				else if (ok && d->state == SIM_DISC_FSA)
+					ok = sim_der_on_fsa(d->der, a, d->resp, d->resp_len,
+										opts.der_poll_rate > 0);
+				else if (ok)
+					ok = sim_der_on_der_list(d->der, a, d->resp, d->resp_len);
+				if (a)
+					arena_destroy(a);
+				if (!ok)
+				{
+					sim_useless(w, d, now);
+					return;
+				}
+				if (d->state == SIM_DISC_DER && d->der->ders[0] != '\0')
+					SIM_DER_COUNT(d, with_der, 1);
+				if (d->state == SIM_DISC_EDEV)
+					d->state = SIM_DISC_FSA;
+				else if (d->state == SIM_DISC_FSA && d->der->der_list[0] != '\0')
+					d->state = SIM_DISC_DER;
+				else if (d->der->mup_list[0] != '\0')
+					d->state = SIM_DISC_MUP;
+				else
+				{
+					sim_enter_poll(w, d, now);
+					return;
+				}
+				d->due = now;
+				return;
+			}
+		case SIM_DISC_MUP:
+			if (d->location[0] == '/' && strlen(d->location) < sizeof(d->der->mup))
+				memcpy(d->der->mup, d->location, strlen(d->location) + 1);
 			sim_enter_poll(w, d, now);
 			return;
 		case SIM_POLL:
@@ -756,18 +1130,10 @@ sim_finish(sim_worker *w, sim_device *d, CURLcode rc, double now)
 
 				if (p->on_body)
 					p->on_body(d, d->resp, d->resp_len);
-				if (++d->step < SIM_NPOLLS)
-				{
-					d->due = now;
-					return;
-				}
-				d->step = 0;
-				sim_battery_step(&d->battery, &d->rng, now);
-				pthread_mutex_lock(&w->mu);
-				w->soc_sum += d->battery.soc;
-				w->soc_n++;
-				pthread_mutex_unlock(&w->mu);
-				d->due = sim_next_poll(d, now);
+				if (!(p->more && p->more(d)))
+					d->step++;
+				/* sim_start runs the next entry, or ends the cycle */
+				d->due = now;
 				return;
 			}
 	}
@@ -832,6 +1198,14 @@ sim_device_setup(sim_device *d, sim_group *g, double now)
 	if (d->rng == 0)
 		d->rng = 1;
 	sim_battery_init(&d->battery, &d->rng, now);
+	if (opts.der)
+	{
+		d->der = calloc(1, sizeof(*d->der));
+		if (d->der == NULL)
+			return false;
+		d->der->der_rate = opts.der_poll_rate > 0 ? opts.der_poll_rate : 300;
+		d->der->post_rate = opts.post_rate;
+	}
 	d->state = SIM_DISCOVER;
 	/* devices come up evenly over the ramp */
 	d->due = sim_t0 + (opts.devices > 1 ? opts.ramp * d->index / (opts.devices - 1) : 0);
@@ -964,6 +1338,8 @@ sim_worker_main(void *arg)
 				d->due = now + SIM_RETRY_S;
 				sim_heap_push(&w->heap, d);
 			}
+			else if (!d->in_flight && !sim_heap_push(&w->heap, d))
+				fprintf(stderr, "dermsim: out of memory\n");
 		}
 	}
 	return NULL;
@@ -1034,6 +1410,7 @@ sim_worker_free(sim_worker *w)
 		curl_slist_free_all(d->connect_to);
 		free(d->req_body);
 		free(d->resp);
+		free(d->der);
 	}
 	for (int i = 0; i < w->ndead; i++)
 		free(w->dead[i]);
@@ -1055,6 +1432,7 @@ typedef struct sim_snapshot
 	int			polling;
 	double		soc_sum;
 	uint64_t	soc_n;
+	sim_der_counts der;
 } sim_snapshot;
 
 /* Sum over workers of one of their stats (interval ones are reset). */
@@ -1081,6 +1459,7 @@ sim_collect(sim_worker *ws, int nw, int which, sim_snapshot *out)
 		out->polling += w->polling;
 		out->soc_sum += w->soc_sum;
 		out->soc_n += w->soc_n;
+		sim_der_counts_add(&out->der, &w->der);
 		if (which == 0)
 		{
 			w->soc_sum = 0;
@@ -1320,6 +1699,12 @@ sim_usage(FILE *f)
 			"  --group-size G      devices per libcurl multi handle (default 32)\n"
 			"  --jobs J            processes issuing missing certificates (default 8)\n"
 			"  --seed X            random seed (default 1)\n"
+			"  --der               after registering, discover the FSA and DER programs,\n"
+			"                      poll each program's active controls at the DER\n"
+			"                      pollRate and answer them with Responses, PUT DERStatus\n"
+			"                      and DERAvailability and POST telemetry at the postRate\n"
+			"  --der-poll-rate S   poll programs every S seconds, not at their pollRate\n"
+			"  --post-rate S       post every S seconds, not at the EndDevice's postRate\n"
 			"  --allow-remote      allow a non-loopback URL\n");
 }
 
@@ -1358,7 +1743,7 @@ sim_parse_args(int argc, char **argv)
 	{
 		O_URL = 256, O_PKI, O_DEVICES, O_CONNECTIONS, O_DURATION, O_POLL, O_RAMP,
 		O_REGISTER, O_REPORT, O_FRESH, O_TIMEOUT, O_THREADS, O_GROUP, O_JOBS,
-		O_SEED, O_REMOTE, O_HELP
+		O_SEED, O_REMOTE, O_DER, O_DER_POLL, O_POST, O_HELP
 	};
 	static const struct option longopts[] = {
 		{"url", required_argument, NULL, O_URL},
@@ -1377,6 +1762,9 @@ sim_parse_args(int argc, char **argv)
 		{"jobs", required_argument, NULL, O_JOBS},
 		{"seed", required_argument, NULL, O_SEED},
 		{"allow-remote", no_argument, NULL, O_REMOTE},
+		{"der", no_argument, NULL, O_DER},
+		{"der-poll-rate", required_argument, NULL, O_DER_POLL},
+		{"post-rate", required_argument, NULL, O_POST},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0}
 	};
@@ -1447,6 +1835,15 @@ sim_parse_args(int argc, char **argv)
 				}
 			case O_REMOTE:
 				opts.allow_remote = true;
+				break;
+			case O_DER:
+				opts.der = true;
+				break;
+			case O_DER_POLL:
+				ok = sim_parse_double(optarg, 0.1, &opts.der_poll_rate);
+				break;
+			case O_POST:
+				ok = sim_parse_double(optarg, 1, &opts.post_rate);
 				break;
 			case O_HELP:
 				sim_usage(stdout);
@@ -1662,9 +2059,18 @@ main(int argc, char **argv)
 			   sim_stats_errors(&all.stats));
 		sim_print_errors(&all.stats);
 		printf(" handshakes=%" PRIu64 " hs/s=%.0f registered=%" PRIu64 " polling=%d"
-			   " window=%.1fs%s\n",
+			   " window=%.1fs%s",
 			   all.stats.handshakes, (double) pick->handshakes / window, all.registered,
 			   all.polling, window, opts.fresh ? " fresh" : "");
+		if (opts.der)
+			printf(" with_der=%" PRIu64 " derp=%" PRIu64 " derc=%" PRIu64 " controls=%" PRIu64
+				   " rsp_received=%" PRIu64 " rsp_started=%" PRIu64 " rsp_completed=%" PRIu64
+				   " ders=%" PRIu64 " dera=%" PRIu64 " mmr=%" PRIu64 " readings=%" PRIu64,
+				   all.der.with_der, all.der.derp, all.der.derc, all.der.controls,
+				   all.der.rsp[SIM_RSP_RECEIVED], all.der.rsp[SIM_RSP_STARTED],
+				   all.der.rsp[SIM_RSP_COMPLETED], all.der.ders, all.der.dera, all.der.mmr,
+				   all.der.readings);
+		printf("\n");
 	}
 
 	for (int t = 0; t < opts.threads; t++)

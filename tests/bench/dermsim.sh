@@ -11,7 +11,15 @@
 #       back to back (the most the machine gives), 2,000 devices paced at one
 #       poll per second each, and 10,000 devices paced the same way;
 #   (c) VmRSS summed over the dermsd-sep2 processes while the 10,000 devices
-#       are connected.
+#       are connected;
+#   (d) the DER side (--der): $DERMSIM_DER devices (default 1000), each with
+#       a battery DER row, discover their FSA and DER programs, poll each
+#       program's active controls every 5 s, answer controls with Responses
+#       (received, started, completed), PUT DERStatus and DERAvailability and
+#       POST telemetry every 10 s.  The operator API makes a short control
+#       before the run and a second program with a control half-way through;
+#       the database then shows how many devices answered each, and how many
+#       status reports and readings arrived.
 # (a) and the 2,000-device runs go three times each; the median is quoted.
 # Devices connect and register during the ramp and poll after it; rates and
 # percentiles cover the window once every device polls.
@@ -22,33 +30,25 @@
 #
 # Device certificates are issued once into $DERMSIM_PKI (default
 # $BUILD/dermsim-pki) and reused by later runs: pki_issue costs milliseconds
-# per certificate.  DERMSIM_BIG=0 skips the 10,000-device run.
+# per certificate.  DERMSIM_BIG=0 skips the 10,000-device run;
+# DERMSIM_PARTS (default abcd) picks the parts to run.
 set -euo pipefail
 : "${ROOT:?}" "${BUILD:?}"
 sim=$BUILD/bench/dermsim
 pki=${DERMSIM_PKI:-$BUILD/dermsim-pki}
 big=${DERMSIM_BIG:-10000}
-tmp=$(mktemp -d /tmp/dermsd-bench.XXXXXX)
-chmod 755 "$tmp"
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	"$ROOT/deploy/pgcluster.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+parts=${DERMSIM_PARTS:-abcd}
+nder=${DERMSIM_DER:-1000}
+. "$ROOT/tests/bench/lib.sh"
+bench_init
 
 [ -x "$sim" ] || { echo "bench: dermsim: $sim is missing (make bench-build)" >&2; exit 1; }
-PGCLUSTER_FAST=1 "$ROOT/deploy/pgcluster.sh" init "$tmp/pg" >/dev/null
-"$ROOT/deploy/pgcluster.sh" start "$tmp/pg" >/dev/null
-conninfo=$("$ROOT/deploy/pgcluster.sh" conninfo "$tmp/pg")
+bench_cluster
 [ -f "$pki/ca.pem" ] || "$BUILD/dermsctl" pki init --dir "$pki" >/dev/null
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-p1=$(port); p2=$(port); p3=$(port)
-cat > "$tmp/dermsd.conf" <<CONF
-[database]
-conninfo = "$conninfo"
-schema_dir = $ROOT/schema
+bench_ports
+# dermsd needs a descriptor per connection; dermsim raises its own limit
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+bench_conf <<CONF
 [sep2]
 address = 127.0.0.1
 port = $p1
@@ -56,50 +56,31 @@ workers = 2
 cert_file = $pki/sep2-server.pem
 key_file = $pki/sep2-server.key
 ca_file = $pki/trust.pem
+post_rate_s = 10
+der_poll_rate_s = 5
 [vtn]
 address = 127.0.0.1
 port = $p2
 cert_file = $pki/vtn-server.pem
 key_file = $pki/vtn-server.key
-[admin]
-port = $p3
+ca_file = $pki/trust.pem
 [http]
 connection_limit = 12000
 idle_timeout_s = 600
 [log]
 level = warning
 CONF
-# dermsd needs a descriptor per connection; dermsim raises its own limit
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-"$BUILD/dermsctl" -c "$tmp/dermsd.conf" migrate >/dev/null
-"$BUILD/dermsd" -c "$tmp/dermsd.conf" 2>"$tmp/dermsd.log" &
-pid=$!
-for _ in $(seq 100); do
-	curl -sf "http://127.0.0.1:$p3/readyz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+"$BUILD/dermsctl" -c "$tmp/dermsd.conf" cert register "$pki/operator-demo.pem" --role operator \
+	--tenant utility >/dev/null
+bench_start
 url="https://127.0.0.1:$p1"
-hz=$(getconf CLK_TCK)
 
-sep2_pids() {
-	local p
-	for p in $(pgrep -P "$pid"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = dermsd-sep2 ] && echo "$p"
-	done
-	return 0
-}
 # CPU ticks (utime + stime) of the sep2 workers
-sep2_cpu() {
-	local t=0 p
-	for p in $(sep2_pids); do
-		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
-	done
-	echo "$t"
-}
+sep2_cpu() { server_cpu dermsd-sep2; }
 # VmRSS of the sep2 workers, kB
 sep2_rss() {
 	local t=0 p
-	for p in $(sep2_pids); do
+	for p in $(server_pids dermsd-sep2); do
 		t=$((t + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
 	done
 	echo "$t"
@@ -132,14 +113,17 @@ run() {
 echo "bench: dermsim: machine: $(nproc) cores shared by dermsim, dermsd and PostgreSQL; medians of 3 runs where marked"
 
 # (a) full handshakes: 64 devices, each request on a new connection
+if [[ $parts == *a* ]]; then
 hs=()
 for i in 1 2 3; do
 	run "handshakes run $i" --devices 64 --fresh --poll-rate 0 --duration 6
 	hs+=("$(field 'hs/s' "$last")")
 done
 printf '%s\n' "${hs[@]}" | median | awk '{printf "bench: dermsim: (a) full TLS handshakes: median %d/s of 3 runs (target >= 1000/s)\n", $1}'
+fi
 
 # (b) polling from 2,000 devices: saturated, then paced at 1 poll/s each
+if [[ $parts == *b* ]]; then
 rates=(); p50s=(); p99s=()
 for i in 1 2 3; do
 	run "poll 2000 saturated run $i" --devices 2000 --connections 256 --register \
@@ -152,10 +136,11 @@ run "poll 2000 paced 1/s" --devices 2000 --connections 256 --register --poll-rat
 	--ramp 20 --duration 30
 echo "bench: dermsim: (b) 2000 devices polling once a second: $(field 'req/s' "$last") GETs/s," \
 	"p50 $(field p50 "$last") ms, p99 $(field p99 "$last") ms"
+fi
 
 # (b, c) 10,000 devices, each with its own certificate and connection; RSS of
 # the sep2 workers sampled once they are all connected
-if [ "$big" -gt 0 ]; then
+if [[ $parts == *c* ]] && [ "$big" -gt 0 ]; then
 	rss_file=$tmp/rss
 	: > "$rss_file"
 	(
@@ -177,4 +162,50 @@ if [ "$big" -gt 0 ]; then
 		"(target >= 10000/s, p99 < 20 ms)"
 	awk -v r="${rss:-0}" -v n="$big" -v c="${conns:-0}" \
 		'BEGIN { printf "bench: dermsim: (c) sep2 workers RSS: %.1f MB at most, with %d of %d devices connected (target <= 200 MB with 10000)\n", r / 1024, c, n }'
+fi
+
+# (d) the DER side of a fleet: programs, controls, Responses, status, telemetry
+if [[ $parts == *d* ]] && [ "$nder" -gt 0 ]; then
+	sql() { psql "$conninfo" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+	api() {
+		curl -sf --cert "$pki/operator-demo.pem" --key "$pki/operator-demo.key" \
+			--cacert "$pki/ca.pem" -H 'Content-Type: application/json' \
+			"https://127.0.0.1:$p2$1" -d "$2" | sed -n 's/.*"id":\([0-9]*\).*/\1/p'
+	}
+	# the certificates exist (a short run issues missing ones); a battery per device
+	"$sim" --url "$url" --pki "$pki" --devices "$nder" --duration 0.5 --poll-rate 100 \
+		--report-every 0 >/dev/null
+	for i in $(seq 0 $((nder - 1))); do
+		openssl x509 -in "$(printf '%s/dermsim-%05d.pem' "$pki" "$i")" -outform DER |
+			sha256sum | cut -c1-40 | tr a-f A-F
+	done | awk '{print "battery\t" $1}' |
+		psql "$conninfo" -qX -c "\\copy der_resources (kind, lfdi) FROM STDIN"
+	now=$(date +%s)
+	prog1=$(api /api/v1/der-programs '{"primacy":10,"scope":{"kind":"all"}}')
+	ctl1=$(api "/api/v1/der-programs/$prog1/controls" \
+		"{\"start\":$((now + 20)),\"duration\":20,\"base\":{\"opModTargetW\":{\"multiplier\":0,\"value\":2000}}}")
+	out=$tmp/der.out
+	"$sim" --url "$url" --pki "$pki" --devices "$nder" --connections 256 --register --der \
+		--poll-rate 60 --ramp 15 --duration 75 --timeout 30 --report-every 0 >"$out" 2>&1 &
+	simpid=$!
+	sleep 45
+	prog2=$(api /api/v1/der-programs '{"primacy":20,"scope":{"kind":"all"}}')
+	t2=$(date +%s)
+	ctl2=$(api "/api/v1/der-programs/$prog2/controls" \
+		"{\"start\":$t2,\"duration\":3600,\"base\":{\"opModMaxLimW\":5000}}")
+	wait "$simpid" || { cat "$out" >&2; exit 1; }
+	line=$(grep '^bench: dermsim:' "$out" | tail -n 1)
+	echo "bench: dermsim: (d) $nder devices with --der: ${line#bench: dermsim: }"
+	answered() { sql "SELECT count(DISTINCT end_device_lfdi) FROM der_control_responses WHERE control_id = $1 AND status = $2"; }
+	# seconds from the second control's creation to its last "received"
+	lag=$(sql "SELECT coalesce(round(extract(epoch FROM max(received_at)) - $t2), -1) FROM der_control_responses WHERE control_id = $ctl2 AND status = 1")
+	echo "bench: dermsim: (d) control made before the run: received by $(answered "$ctl1" 1)," \
+		"started by $(answered "$ctl1" 2), completed by $(answered "$ctl1" 3) of $nder devices"
+	echo "bench: dermsim: (d) control made during the run: received by $(answered "$ctl2" 1)," \
+		"started by $(answered "$ctl2" 2) of $nder devices; the last one $lag s after it was made" \
+		"(DER pollRate 5 s)"
+	echo "bench: dermsim: (d) stored: $(sql "SELECT count(*) FROM der_reports WHERE resource = 'status'") DERStatus," \
+		"$(sql "SELECT count(*) FROM der_reports WHERE resource = 'availability'") DERAvailability," \
+		"$(sql "SELECT count(*) FROM readings") readings (dermsim sent $(field readings "$line");" \
+		"a second post for the same postRate interval adds no row: ingest is idempotent)"
 fi

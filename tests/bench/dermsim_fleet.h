@@ -20,7 +20,9 @@
  *
  *	  The battery is deliberately simple: energy moves at a setpoint that
  *	  changes at random, stops at the SoC limits, and reverses there.  It
- *	  is what the DERStatus and MirrorMeterReading posts will report.
+ *	  is what the DERStatus and MirrorMeterReading posts report.  A DER
+ *	  control with a power target (sim_battery_force) overrides the random
+ *	  setpoint while it lasts.
  */
 #ifndef DERMS_BENCH_DERMSIM_FLEET_H
 #define DERMS_BENCH_DERMSIM_FLEET_H
@@ -65,6 +67,8 @@ typedef struct sim_battery
 	double		setpoint_w;		/* > 0 charges, < 0 discharges */
 	double		next_change;	/* when the setpoint changes, monotonic s */
 	double		updated;		/* last sim_battery_step, monotonic s */
+	double		forced_w;		/* a control's setpoint ... */
+	double		forced_until;	/* ... until then, monotonic s */
 } sim_battery;
 
 #define SIM_SOC_MIN 0.05
@@ -351,6 +355,11 @@ sim_battery_step(sim_battery *b, uint64_t *rng, double now)
 		}
 		b->updated = now;
 	}
+	if (now < b->forced_until)
+	{
+		b->setpoint_w = b->forced_w;
+		return;
+	}
 	if (now >= b->next_change)
 	{
 		/* a new setpoint every 1 to 15 minutes, idle one time in four */
@@ -359,6 +368,15 @@ sim_battery_step(sim_battery *b, uint64_t *rng, double now)
 		b->setpoint_w = r < 0.25 ? 0.0 : (2.0 * sim_rand01(rng) - 1.0) * b->max_w;
 		b->next_change = now + 60.0 + 840.0 * sim_rand01(rng);
 	}
+}
+
+/* Hold the setpoint at w (> 0 charges; clamped to the rating) until then. */
+static void
+sim_battery_force(sim_battery *b, double w, double until)
+{
+	b->forced_w = w > b->max_w ? b->max_w : w < -b->max_w ? -b->max_w : w;
+	b->forced_until = until;
+	b->setpoint_w = b->forced_w;
 }
 
 #endif							/* DERMS_BENCH_DERMSIM_FLEET_H */

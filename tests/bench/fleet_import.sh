@@ -10,17 +10,10 @@ set -euo pipefail
 : "${ROOT:?}" "${BUILD:?}"
 sites=${FLEET_BENCH_SITES:-100000}
 runs=${FLEET_BENCH_RUNS:-3}
-tmp=$(mktemp -d /tmp/dermsd-bench.XXXXXX)
-chmod 755 "$tmp"
-cleanup() {
-	"$ROOT/deploy/pgcluster.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-PGCLUSTER_FAST=1 "$ROOT/deploy/pgcluster.sh" init "$tmp/pg" >/dev/null
-"$ROOT/deploy/pgcluster.sh" start "$tmp/pg" >/dev/null
-base=$("$ROOT/deploy/pgcluster.sh" conninfo "$tmp/pg")
+. "$ROOT/tests/bench/lib.sh"
+bench_init
+bench_cluster
+base=$conninfo
 
 # 200 feeders, 20 pricing nodes, 4 aggregators; one aggregation per
 # aggregator and node in one market.  Every site has a DER, 30% a second;

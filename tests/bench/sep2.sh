@@ -5,26 +5,12 @@
 # three times; the median of the three runs' medians is what to quote.
 set -euo pipefail
 : "${ROOT:?}" "${BUILD:?}"
-tmp=$(mktemp -d /tmp/dermsd-bench.XXXXXX)
-chmod 755 "$tmp"
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	"$ROOT/deploy/pgcluster.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-PGCLUSTER_FAST=1 "$ROOT/deploy/pgcluster.sh" init "$tmp/pg" >/dev/null
-"$ROOT/deploy/pgcluster.sh" start "$tmp/pg" >/dev/null
-conninfo=$("$ROOT/deploy/pgcluster.sh" conninfo "$tmp/pg")
+. "$ROOT/tests/bench/lib.sh"
+bench_init
+bench_cluster
 "$BUILD/dermsctl" pki init --dir "$tmp/pki" >/dev/null
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-p1=$(port); p2=$(port); p3=$(port)
-cat > "$tmp/dermsd.conf" <<CONF
-[database]
-conninfo = "$conninfo"
-schema_dir = $ROOT/schema
+bench_ports
+bench_conf <<CONF
 [sep2]
 port = $p1
 workers = 2
@@ -35,31 +21,15 @@ ca_file = pki/trust.pem
 port = $p2
 cert_file = pki/vtn-server.pem
 key_file = pki/vtn-server.key
-[admin]
-port = $p3
 [log]
 level = warning
 CONF
-"$BUILD/dermsctl" -c "$tmp/dermsd.conf" migrate >/dev/null
 "$BUILD/dermsctl" -c "$tmp/dermsd.conf" cert register "$tmp/pki/device-demo.pem" --role device >/dev/null
-"$BUILD/dermsd" -c "$tmp/dermsd.conf" 2>"$tmp/dermsd.log" &
-pid=$!
-for _ in $(seq 100); do
-	curl -sf "http://127.0.0.1:$p3/readyz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+bench_start
 url="https://127.0.0.1:$p1/dcap"
 args=("$tmp/pki/device-demo.pem" "$tmp/pki/device-demo.key" "$tmp/pki/ca.pem")
-# CPU seconds the server's workers used (utime + stime), to separate the
-# server's cost per request from the clients' on this shared machine.
-server_cpu() {
-	local ticks=0 p
-	for p in $(pgrep -P "$pid"); do
-		ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
-	done
-	echo "$ticks"
-}
-hz=$(getconf CLK_TCK)
+# server_cpu (lib.sh) separates the server's cost per request from the
+# clients' on this shared machine.
 load() {
 	local n=$1 mode=$2 c0 c1
 	c0=$(server_cpu)

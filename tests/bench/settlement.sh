@@ -25,8 +25,9 @@ set -euo pipefail
 NRES=${SETTLE_BENCH_RESOURCES:-10000}
 NDAYS=${SETTLE_BENCH_DAYS:-11}
 NAGGS=${SETTLE_BENCH_AGGS:-100}
-TMP=$(mktemp -d /tmp/settle-bench.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+. "$ROOT/tests/bench/lib.sh"
+bench_init settle-bench
+TMP=$tmp
 
 [ -x "$BUILD/bench/settle_gen" ] || { echo "bench: settlement: $BUILD/bench/settle_gen missing (make bench-build)" >&2; exit 1; }
 "$BUILD/bench/settle_gen" "$TMP/r.csv" "$NRES" "$NDAYS"
@@ -83,12 +84,8 @@ echo "bench: settlement: export: runs ${xtimes[*]} ms; median ${xmedian} ms = $x
 fi
 
 # ---- from the database ----
-PGDIR=$TMP/pg
-chmod 0755 "$TMP"
-trap '"$ROOT/deploy/pgcluster.sh" stop "$PGDIR" >/dev/null 2>&1 || true; rm -rf "$TMP"' EXIT
-"$ROOT/deploy/pgcluster.sh" init "$PGDIR" >/dev/null
-"$ROOT/deploy/pgcluster.sh" start "$PGDIR" >/dev/null
-CI=$("$ROOT/deploy/pgcluster.sh" conninfo "$PGDIR")
+bench_cluster default
+CI=$conninfo
 "$BUILD/dermsctl" --db "$CI" --schema "$ROOT/schema" migrate >/dev/null
 psql -q -X "$CI" -v ON_ERROR_STOP=1 -v nres="$NRES" -v naggs="$NAGGS" <<'SQL'
 INSERT INTO tenants (name, kind) VALUES ('bench', 'aggregator');

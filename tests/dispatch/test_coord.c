@@ -4,7 +4,8 @@
  *	  solved by hand, and seeded random instances (tier XS, 40 batteries
  *	  x 24 intervals, 4 feeder groups) where the decomposition's cost must
  *	  be within 0.1 % of CLP's optimum, its certified lower bound must not
- *	  exceed that optimum, and no schedule may break a limit.
+ *	  exceed that optimum, and no schedule may break a limit; and a warm
+ *	  re-solve after SoC drift on tier S.
  */
 #include <math.h>
 #include <stdio.h>
@@ -130,6 +131,66 @@ START_TEST(test_threads_agree)
 }
 END_TEST
 
+/*
+ * Warm re-solve (tier S seed 2, the repair alone): after 20 batteries'
+ * SoC drifts down by a tenth of their capacity, re-solving from the
+ * previous schedule must be feasible, faster than solving cold, and no
+ * dearer than the cold solve (within 0.1 %).
+ */
+START_TEST(test_warm)
+{
+	dispatch_gen g;
+	char	   *buf = NULL;
+	size_t		len = 0;
+	FILE	   *f = open_memstream(&buf, &len);
+	arena	   *a = arena_create(0);
+	dispatch_instance *in = NULL;
+	dispatch_schedule *s1 = NULL,
+			   *cold = NULL,
+			   *warm = NULL;
+	derms_err	err;
+	int			nbad;
+
+	ck_assert_int_eq(dispatch_gen_tier("S", &g, &err), DERMS_OK);
+	ck_assert_int_eq(dispatch_gen_write(&g, 2, f, &err), DERMS_OK);
+	fclose(f);
+	ck_assert_int_eq(dispatch_instance_parse(a, buf, len, &in, &err), DERMS_OK);
+	in->opt.max_iterations = 1;
+	in->opt.time_limit = 20.0;
+	in->opt.threads = 2;
+	ck_assert_msg(dispatch_coord_solve(in, &s1, &err) == DERMS_OK, "%s", err.msg);
+	for (int r = 0; r < in->nres; r += in->nres / 20)
+	{
+		dispatch_resource *x = &in->res[r];
+
+		x->e_init = fmax(x->e_min, x->e_init - 0.1 * x->capacity);
+	}
+	ck_assert_int_gt(dispatch_check_schedule(in, s1, 1e-7, NULL), 0);
+	ck_assert_msg(dispatch_coord_solve(in, &cold, &err) == DERMS_OK, "%s", err.msg);
+	ck_assert_msg(dispatch_coord_resolve(in, s1, &warm, &err) == DERMS_OK,
+				  "%s", err.msg);
+	nbad = dispatch_check_schedule(in, warm, 1e-6, &err);
+	ck_assert_msg(nbad == 0, "warm: %d violations, first %s", nbad, err.msg);
+	ck_assert_double_eq_tol(warm->lower_bound, cold->lower_bound,
+							1e-9 * fabs(cold->lower_bound));
+	ck_assert_msg(warm->seconds < cold->seconds, "warm %.3f s, cold %.3f s",
+				  warm->seconds, cold->seconds);
+	ck_assert_msg(warm->cost.total <= cold->cost.total +
+				  1e-3 * fabs(cold->cost.total),
+				  "warm %.6f, cold %.6f (bound %.6f)", warm->cost.total,
+				  cold->cost.total, cold->lower_bound);
+	fprintf(stderr, "dispatch_coord: warm re-solve %.3f s, cost %.4f; cold "
+			"%.3f s, cost %.4f; bound %.4f\n", warm->seconds,
+			warm->cost.total, cold->seconds, cold->cost.total,
+			cold->lower_bound);
+	dispatch_schedule_free(s1);
+	dispatch_schedule_free(cold);
+	dispatch_schedule_free(warm);
+	arena_destroy(a);
+	free(buf);
+}
+END_TEST
+
 Suite *
 dispatch_coord_suite(void)
 {
@@ -140,6 +201,7 @@ dispatch_coord_suite(void)
 	tcase_add_test(tc, test_hand);
 	tcase_add_loop_test(tc, test_random_vs_clp, 0, 8);
 	tcase_add_test(tc, test_threads_agree);
+	tcase_add_test(tc, test_warm);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,7 +7,8 @@
  *	  Every it_server gets its own directory, demo PKI, database (created
  *	  in the runner's private cluster) and free loopback ports, so tests do
  *	  not see each other's state.  dermsd's stderr goes to DIR/dermsd.log,
- *	  which a failing test prints.
+ *	  which a failing test prints.  The it_up .. it_sql_value helpers fail
+ *	  the running Check test themselves; the rest return what happened.
  */
 #include "harness.h"
 
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "server/pki.h"
@@ -34,8 +36,8 @@
 
 static int	db_counter;
 
-static int
-free_port(void)
+int
+it_free_port(void)
 {
 	struct sockaddr_in sa;
 	socklen_t	len = sizeof(sa);
@@ -143,9 +145,9 @@ it_prepare(it_server *s, const char *extra, const char *why_skip[1])
 	}
 	if (!create_database(s))
 		return false;
-	s->sep2_port = free_port();
-	s->vtn_port = free_port();
-	s->admin_port = free_port();
+	s->sep2_port = it_free_port();
+	s->vtn_port = it_free_port();
+	s->admin_port = it_free_port();
 
 	f = fopen(s->conf, "w");
 	if (f == NULL)
@@ -314,7 +316,7 @@ collect(char *data, size_t size, size_t n, void *arg)
 }
 
 static it_response
-perform(CURL *c)
+perform(CURL *c, long timeout_s)
 {
 	it_response r;
 	buf			body = {NULL, 0}, hdr = {NULL, 0};
@@ -324,7 +326,7 @@ perform(CURL *c)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdr);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	r.curl_rc = (int) curl_easy_perform(c);
 	if (r.curl_rc == CURLE_OK)
@@ -332,6 +334,36 @@ perform(CURL *c)
 	r.body = body.p ? body.p : strdup("");
 	r.len = body.len;
 	r.headers = hdr.p ? hdr.p : strdup("");
+	return r;
+}
+
+/* The method, body and headers of a request on c, run; c is cleaned up. */
+static it_response
+run_request(CURL *c, const char *method, const char *ctype, const char *body,
+	 const char *const *headers, long timeout_s)
+{
+	struct curl_slist *hdrs = NULL;
+	char		ct[256];
+	it_response r;
+
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (body)
+	{
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
+	}
+	if (ctype)
+	{
+		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+		hdrs = curl_slist_append(hdrs, ct);
+	}
+	for (size_t i = 0; headers && headers[i]; i++)
+		hdrs = curl_slist_append(hdrs, headers[i]);
+	if (hdrs)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	r = perform(c, timeout_s);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
 	return r;
 }
 
@@ -348,15 +380,12 @@ it_https_h(const it_server *s, int port, const char *method, const char *path,
 		   const char *const *headers)
 {
 	CURL	   *c = curl_easy_init();
-	struct curl_slist *hdrs = NULL;
-	char		url[512], cert[1024], key[1024], ca[1024], ct[256];
-	it_response r;
+	char		url[512], cert[1024], key[1024], ca[1024];
 
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", port, path);
 	snprintf(ca, sizeof(ca), "%s/ca.pem", s->pki);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (cert_name)
 	{
 		if (cert_name[0] == '/')
@@ -392,38 +421,25 @@ it_https_h(const it_server *s, int port, const char *method, const char *path,
 		case IT_TLS_DEFAULT:
 			break;
 	}
-	if (body)
-	{
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
-	}
-	if (ctype)
-	{
-		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-		hdrs = curl_slist_append(hdrs, ct);
-	}
-	for (size_t i = 0; headers && headers[i]; i++)
-		hdrs = curl_slist_append(hdrs, headers[i]);
-	if (hdrs)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	r = perform(c);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
-	return r;
+	return run_request(c, method, ctype, body, headers, 10L);
+}
+
+it_response
+it_http(int port, const char *method, const char *path, const char *ctype,
+		const char *body, const char *const *headers, long timeout_s)
+{
+	CURL	   *c = curl_easy_init();
+	char		url[1024];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	return run_request(c, method, ctype, body, headers, timeout_s);
 }
 
 it_response
 it_admin_get(const it_server *s, const char *path)
 {
-	CURL	   *c = curl_easy_init();
-	char		url[512];
-	it_response r;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->admin_port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	r = perform(c);
-	curl_easy_cleanup(c);
-	return r;
+	return it_http(s->admin_port, "GET", path, NULL, NULL, NULL, 10L);
 }
 
 void
@@ -432,6 +448,147 @@ it_response_free(it_response *r)
 	free(r->body);
 	free(r->headers);
 	r->body = r->headers = NULL;
+}
+
+/* ---- helpers for Check tests ---- */
+
+bool
+it_setup(it_server *s, const char *extra, const char *suite)
+{
+	const char *why[1] = {"could not prepare"};
+
+	if (it_prepare(s, extra, why))
+		return true;
+	if (test_pg_conninfo() == NULL)
+	{
+		test_skip(suite, why[0]);
+		return false;
+	}
+	ck_abort_msg("harness setup failed: %s", why[0]);
+	return false;
+}
+
+void
+it_launch(it_server *s)
+{
+	if (!it_start(s))
+	{
+		it_run("cat '%s' >&2", s->log);
+		ck_abort_msg("dermsd did not become ready");
+	}
+}
+
+bool
+it_up(it_server *s, const char *extra, const char *suite)
+{
+	if (!it_setup(s, extra, suite))
+		return false;
+	it_launch(s);
+	return true;
+}
+
+void
+it_sample_fleet(it_server *s)
+{
+	static const char *const kinds[] = {
+		"feeders", "markets", "aggregations", "sites", "ders", "enrollments"
+	};
+	const char *b = test_build_dir();
+	pki_issued	two;
+	derms_err	err;
+
+	ck_assert_int_eq(pki_issue(s->pki, "aggregator-two", PKI_AGGREGATOR, &two, &err),
+					 DERMS_OK);
+	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert register %s --role aggregator"
+							" --tenant agg2 >/dev/null", b, s->conf, two.cert_path), 0);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		ck_assert_int_eq(it_run("%s/dermsctl -c %s import %s tests/data/fleet/%s.csv"
+								" >/dev/null", b, s->conf, kinds[i], kinds[i]), 0);
+}
+
+void
+it_vtn_client(const it_server *s, const char *args, char *id, char *secret)
+{
+	char		cmd[2048];
+	char		line[IT_VTN_CRED_MAX];
+	FILE	   *p;
+
+	id[0] = secret[0] = '\0';
+	snprintf(cmd, sizeof(cmd), "%s/dermsctl -c %s vtn client create %s",
+			 test_build_dir(), s->conf, args);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	while (fgets(line, sizeof(line), p))
+	{
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "client_id=", 10) == 0)
+			snprintf(id, IT_VTN_CRED_MAX, "%s", line + 10);
+		else if (strncmp(line, "client_secret=", 14) == 0)
+			snprintf(secret, IT_VTN_CRED_MAX, "%s", line + 14);
+	}
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_msg(id[0] && secret[0], "dermsctl printed no credentials");
+}
+
+char *
+it_vtn_token(const it_server *s, const char *id, const char *secret,
+			 const char *scope)
+{
+	char		body[2048];
+	it_response r;
+	char	   *tok = NULL;
+
+	snprintf(body, sizeof(body),
+			 "grant_type=client_credentials&client_id=%s&client_secret=%s%s%s",
+			 id, secret, scope ? "&scope=" : "", scope ? scope : "");
+	r = it_https(s, s->vtn_port, "POST", "/auth/token", NULL, IT_TLS_DEFAULT,
+				 "application/x-www-form-urlencoded", body);
+	if (r.status == 200)
+	{
+		json_t	   *j = json_loads(r.body, 0, NULL);
+		const char *t = json_string_value(json_object_get(j, "access_token"));
+
+		ck_assert_msg(t != NULL, "no access_token in %s", r.body);
+		tok = strdup(t);
+		json_decref(j);
+	}
+	it_response_free(&r);
+	return tok;
+}
+
+it_response
+it_bearer(const it_server *s, const char *method, const char *path,
+		  const char *token, const char *ctype, const char *body)
+{
+	char	   *h = NULL;
+	const char *hs[2] = {NULL, NULL};
+	it_response r;
+
+	if (token)
+	{
+		ck_assert_int_ge(asprintf(&h, "Authorization: Bearer %s", token), 0);
+		hs[0] = h;
+	}
+	r = it_https_h(s, s->vtn_port, method, path, NULL, IT_TLS_DEFAULT, ctype,
+				   body, hs);
+	free(h);
+	return r;
+}
+
+char *
+it_sql_value(const it_server *s, const char *sql)
+{
+	PGconn	   *c = PQconnectdb(s->conninfo);
+	PGresult   *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+	char	   *v;
+
+	ck_assert_msg(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK, "%s: %s", sql,
+				  PQerrorMessage(c));
+	v = strdup(st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	PQfinish(c);
+	return v;
 }
 
 /* ---- processes ---- */

@@ -63,12 +63,62 @@ it_response it_https_h(const it_server *s, int port, const char *method,
 it_response it_admin_get(const it_server *s, const char *path);
 void		it_response_free(it_response *r);
 
+/* A free TCP port on 127.0.0.1 (-1 when none could be had). */
+int			it_free_port(void);
+
+/* Plain HTTP to 127.0.0.1:PORT/PATH (headers: "Name: value",
+ * NULL-terminated, may be NULL). */
+it_response it_http(int port, const char *method, const char *path,
+					const char *ctype, const char *body,
+					const char *const *headers, long timeout_s);
+
 /* Run a command; returns its exit status (-1 when it could not run). */
 int			it_run(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
 /* Children of pid whose /proc comm equals name; fills pids, returns count. */
 int			it_children(pid_t parent, const char *comm, pid_t *pids, int max);
 bool		it_pid_alive(pid_t pid);
+
+/*
+ * Helpers for Check tests: each failure fails the running test.
+ *
+ * it_up: it_prepare and it_start.  Returns false after a SKIP line for
+ * suite when there is no test cluster; a failed setup or a dermsd that does
+ * not become ready (its log is printed) fails the test.  it_setup and
+ * it_launch are its two halves, for tests that do more before dermsd runs.
+ */
+bool		it_up(it_server *s, const char *extra, const char *suite);
+bool		it_setup(it_server *s, const char *extra, const char *suite);
+void		it_launch(it_server *s);
+
+/*
+ * The sample fleet of tests/data/fleet imported with dermsctl, and a second
+ * aggregator certificate "aggregator-two" registered for tenant agg2.  Call
+ * between it_setup and it_launch.
+ */
+void		it_sample_fleet(it_server *s);
+
+/* Size of the client_id and client_secret buffers of it_vtn_client. */
+#define IT_VTN_CRED_MAX 512
+
+/* "dermsctl vtn client create ARGS": the printed client_id and
+ * client_secret into id and secret (IT_VTN_CRED_MAX bytes each). */
+void		it_vtn_client(const it_server *s, const char *args, char *id,
+						  char *secret);
+
+/* A token from POST /auth/token by client_secret_post, with scope unless
+ * NULL; new, or NULL when the server refuses. */
+char	   *it_vtn_token(const it_server *s, const char *id, const char *secret,
+						 const char *scope);
+
+/* A request to the VTN listener without a client certificate, with
+ * "Authorization: Bearer TOKEN" unless token is NULL. */
+it_response it_bearer(const it_server *s, const char *method, const char *path,
+					  const char *token, const char *ctype, const char *body);
+
+/* SQL on s's database: the first column of the first row, new ("" when
+ * there is none). */
+char	   *it_sql_value(const it_server *s, const char *sql);
 
 /* Poll cond every 100 ms for up to timeout_ms. */
 #define IT_WAIT(cond, timeout_ms) \

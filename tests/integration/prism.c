@@ -18,32 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "tests/suites.h"
-
-static int
-pick_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t	len = sizeof(sa);
-	int			fd = socket(AF_INET, SOCK_STREAM, 0);
-	int			port;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0 ||
-		getsockname(fd, (struct sockaddr *) &sa, &len) != 0)
-	{
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
 
 static bool
 port_open(int port)
@@ -105,7 +80,7 @@ it_prism_start_spec(it_prism *p, const it_server *s, const char *spec, bool *ski
 		return false;
 	}
 	*skip = false;
-	p->port = pick_port();
+	p->port = it_free_port();
 	if (p->port < 0)
 	{
 		*why = "no free port for Prism";
@@ -187,71 +162,11 @@ it_prism_stop(it_prism *p)
 	memset(p, 0, sizeof(*p));
 }
 
-typedef struct sink
-{
-	char	   *p;
-	size_t		len;
-} sink;
-
-static size_t
-sink_write(char *data, size_t size, size_t n, void *arg)
-{
-	sink	   *b = arg;
-	size_t		add = size * n;
-	char	   *np = realloc(b->p, b->len + add + 1);
-
-	if (np == NULL)
-		return 0;
-	memcpy(np + b->len, data, add);
-	b->p = np;
-	b->len += add;
-	b->p[b->len] = '\0';
-	return add;
-}
-
 it_response
 it_prism_request(const it_prism *p, const char *method, const char *path,
 				 const char *ctype, const char *body, const char *const *headers)
 {
-	CURL	   *c = curl_easy_init();
-	struct curl_slist *hdrs = NULL;
-	char		url[1024];
-	char		ct[256];
-	sink		b = {NULL, 0};
-	sink		h = {NULL, 0};
-	it_response r;
-
-	memset(&r, 0, sizeof(r));
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", p->port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-	if (body)
-	{
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
-	}
-	if (ctype)
-	{
-		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-		hdrs = curl_slist_append(hdrs, ct);
-	}
-	for (size_t i = 0; headers && headers[i]; i++)
-		hdrs = curl_slist_append(hdrs, headers[i]);
-	if (hdrs)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	r.curl_rc = (int) curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-	r.body = b.p ? b.p : strdup("");
-	r.len = b.len;
-	r.headers = h.p ? h.p : strdup("");
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
-	return r;
+	return it_http(p->port, method, path, ctype, body, headers, 30L);
 }
 
 char *

@@ -36,7 +36,6 @@
 
 #include <check.h>
 #include <jansson.h>
-#include <libpq-fe.h>
 
 #include "harness.h"
 #include "prism.h"
@@ -111,17 +110,7 @@ pth(const char *fmt,...)
 static char *
 db_value(const char *sql)
 {
-	PGconn	   *c = PQconnectdb(srv.conninfo);
-	PGresult   *r = PQexec(c, sql);
-	ExecStatusType st = PQresultStatus(r);
-	char	   *v;
-
-	ck_assert_msg(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK, "%s: %s", sql,
-				  PQerrorMessage(c));
-	v = strdup(st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
-	PQclear(r);
-	PQfinish(c);
-	return v;
+	return it_sql_value(&srv, sql);
 }
 
 static long
@@ -138,40 +127,13 @@ db_long(const char *sql)
 static char *
 make_token(const char *args)
 {
-	char		cmd[2048],
-				line[512],
-				id[512] = "",
-				secret[512] = "",
-				body[1200];
-	FILE	   *p;
-	it_response r;
-	json_t	   *j;
+	char		id[IT_VTN_CRED_MAX],
+				secret[IT_VTN_CRED_MAX];
 	char	   *tok;
 
-	snprintf(cmd, sizeof(cmd), "%s/dermsctl -c %s vtn client create %s",
-			 test_build_dir(), srv.conf, args);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	while (fgets(line, sizeof(line), p))
-	{
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "client_id=", 10) == 0)
-			snprintf(id, sizeof(id), "%s", line + 10);
-		else if (strncmp(line, "client_secret=", 14) == 0)
-			snprintf(secret, sizeof(secret), "%s", line + 14);
-	}
-	ck_assert_int_eq(pclose(p), 0);
-	ck_assert_msg(id[0] && secret[0], "dermsctl printed no credentials");
-	snprintf(body, sizeof(body), "grant_type=client_credentials&client_id=%s&client_secret=%s",
-			 id, secret);
-	r = it_https(&srv, srv.vtn_port, "POST", "/auth/token", NULL, IT_TLS_DEFAULT,
-				 "application/x-www-form-urlencoded", body);
-	ck_assert_msg(r.status == 200, "token: %ld %s", r.status, r.body);
-	j = json_loads(r.body, 0, NULL);
-	ck_assert_ptr_nonnull(j);
-	tok = strdup(json_string_value(json_object_get(j, "access_token")));
-	json_decref(j);
-	it_response_free(&r);
+	it_vtn_client(&srv, args, id, secret);
+	tok = it_vtn_token(&srv, id, secret, NULL);
+	ck_assert_msg(tok != NULL, "no token for %s", args);
 	return tok;
 }
 
@@ -424,35 +386,12 @@ device_reports(const pki_issued *dev, long d1)
 static bool
 up(bool with_prism)
 {
-	const char *why[1] = {"could not prepare"};
-	static const char *const kinds[] = {"feeders", "markets", "aggregations", "sites", "ders",
-	"enrollments"};
-	const char *b = test_build_dir();
-	pki_issued	two;
-	derms_err	err;
-
 	memset(&prism, 0, sizeof(prism));
 	have_prism = false;
-	if (!it_prepare(&srv, EXTRA_CONF, why))
-	{
-		if (test_pg_conninfo() == NULL)
-		{
-			test_skip("aggapi", why[0]);
-			return false;
-		}
-		ck_abort_msg("harness setup failed: %s", why[0]);
-	}
-	ck_assert_int_eq(pki_issue(srv.pki, "aggregator-two", PKI_AGGREGATOR, &two, &err), DERMS_OK);
-	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert register %s --role aggregator --tenant agg2"
-							" >/dev/null", b, srv.conf, two.cert_path), 0);
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		ck_assert_int_eq(it_run("%s/dermsctl -c %s import %s tests/data/fleet/%s.csv >/dev/null",
-								b, srv.conf, kinds[i], kinds[i]), 0);
-	if (!it_start(&srv))
-	{
-		it_run("cat '%s' >&2", srv.log);
-		ck_abort_msg("dermsd did not become ready");
-	}
+	if (!it_setup(&srv, EXTRA_CONF, "aggapi"))
+		return false;
+	it_sample_fleet(&srv);
+	it_launch(&srv);
 	agg1_tok.token = make_token("--name aggapi-agg1 --role bl --tenant agg1");
 	agg2_tok.token = make_token("--name aggapi-agg2 --role bl --tenant agg2");
 	op_tok.token = make_token("--name aggapi-utility --role bl");

@@ -26,7 +26,6 @@
 
 #include <check.h>
 #include <jansson.h>
-#include <libpq-fe.h>
 
 #include "harness.h"
 #include "server/pki.h"
@@ -36,23 +35,6 @@
 #define JSON_CT "application/json"
 
 static it_server srv;
-
-/* Run SQL on the server's database; returns the first value, malloc'd. */
-static char *
-db_value(const char *sql)
-{
-	PGconn	   *c = PQconnectdb(srv.conninfo);
-	PGresult   *r = PQexec(c, sql);
-	ExecStatusType st = PQresultStatus(r);
-	char	   *v;
-
-	ck_assert_msg(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK, "%s: %s", sql,
-				  PQerrorMessage(c));
-	v = strdup(st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
-	PQclear(r);
-	PQfinish(c);
-	return v;
-}
 
 /* UTC timestamp of now + delta seconds, "YYYY-MM-DDTHH:MM:SSZ". */
 static void
@@ -106,18 +88,15 @@ static char a1_id[32];
 static bool
 token_sees_in_a1(const char *d)
 {
-	char		h[4200];
 	char		path[128];
-	const char *hs[2] = {h, NULL};
 	it_response r;
 	json_t	   *j;
 	json_t	   *v;
 	size_t		i;
 	bool		found = false;
 
-	snprintf(h, sizeof(h), "Authorization: Bearer %s", bl_token);
 	snprintf(path, sizeof(path), "/fleet/v1/resources?aggregation=%s", a1_id);
-	r = it_https_h(&srv, srv.vtn_port, "GET", path, NULL, IT_TLS_DEFAULT, NULL, NULL, hs);
+	r = it_bearer(&srv, "GET", path, bl_token, NULL, NULL);
 	ck_assert_msg(r.status == 200, "GET %s with the BL token: %ld %s", path, r.status, r.body);
 	j = json_loads(r.body, 0, NULL);
 	ck_assert_ptr_nonnull(j);
@@ -167,12 +146,7 @@ expect_visible(const char *loc, const char *lfdi, bool agg1, const char *when)
 
 START_TEST(test_visibility_follows_enrollment)
 {
-	static const char *const kinds[] = {"feeders", "markets", "aggregations", "sites", "ders",
-	"enrollments"};
-	const char *why[1] = {"could not prepare"};
-	const char *b = test_build_dir();
-	pki_issued	dev,
-				two;
+	pki_issued	dev;
 	derms_err	err;
 	char		body[512],
 				loc[128],
@@ -186,27 +160,11 @@ START_TEST(test_visibility_follows_enrollment)
 	long long	req;
 	it_response r;
 
-	if (!it_prepare(&srv, "[vtn]\nca_file = pki/trust.pem\n", why))
-	{
-		if (test_pg_conninfo() == NULL)
-		{
-			test_skip("fleet_visibility", why[0]);
-			return;
-		}
-		ck_abort_msg("harness setup failed: %s", why[0]);
-	}
+	if (!it_setup(&srv, "[vtn]\nca_file = pki/trust.pem\n", "fleet_visibility"))
+		return;
 	ck_assert_int_eq(pki_issue(srv.pki, "fleet-dev", PKI_DEVICE, &dev, &err), DERMS_OK);
-	ck_assert_int_eq(pki_issue(srv.pki, "aggregator-two", PKI_AGGREGATOR, &two, &err), DERMS_OK);
-	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert register %s --role aggregator --tenant agg2"
-							" >/dev/null", b, srv.conf, two.cert_path), 0);
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		ck_assert_int_eq(it_run("%s/dermsctl -c %s import %s tests/data/fleet/%s.csv >/dev/null",
-								b, srv.conf, kinds[i], kinds[i]), 0);
-	if (!it_start(&srv))
-	{
-		it_run("cat '%s' >&2", srv.log);
-		ck_abort_msg("dermsd did not become ready");
-	}
+	it_sample_fleet(&srv);
+	it_launch(&srv);
 
 	/* the device registers itself: no tenant owns its EndDevice */
 	snprintf(body, sizeof(body), "<EndDevice xmlns=\"urn:ieee:std:2030.5:ns\"><lFDI>%s</lFDI>"
@@ -226,42 +184,21 @@ START_TEST(test_visibility_follows_enrollment)
 	/* D1 is that device */
 	snprintf(sql, sizeof(sql), "UPDATE der_resources SET lfdi = '%s' WHERE external_id = 'D1'",
 			 dev.id.lfdi);
-	free(db_value(sql));
-	d1 = db_value("SELECT id FROM der_resources WHERE external_id = 'D1'");
-	a1 = db_value("SELECT id FROM aggregations WHERE name = 'A1'");
+	free(it_sql_value(&srv, sql));
+	d1 = it_sql_value(&srv, "SELECT id FROM der_resources WHERE external_id = 'D1'");
+	a1 = it_sql_value(&srv, "SELECT id FROM aggregations WHERE name = 'A1'");
 	snprintf(a1_id, sizeof(a1_id), "%s", a1);
 	/* agg1's OpenADR business-logic client and its token */
 	{
-		char		cmd[1024];
-		char		line[256];
-		char		form[600];
-		char		id[256] = "";
-		char		secret[256] = "";
-		FILE	   *p;
+		char		id[IT_VTN_CRED_MAX];
+		char		secret[IT_VTN_CRED_MAX];
+		char	   *tok;
 
-		snprintf(cmd, sizeof(cmd), "%s/dermsctl -c %s vtn client create --name agg1-bl"
-				 " --role bl --tenant agg1", b, srv.conf);
-		p = popen(cmd, "r");
-		ck_assert_ptr_nonnull(p);
-		while (fgets(line, sizeof(line), p))
-		{
-			line[strcspn(line, "\n")] = '\0';
-			if (strncmp(line, "client_id=", 10) == 0)
-				snprintf(id, sizeof(id), "%.200s", line + 10);
-			else if (strncmp(line, "client_secret=", 14) == 0)
-				snprintf(secret, sizeof(secret), "%.200s", line + 14);
-		}
-		ck_assert_int_eq(pclose(p), 0);
-		snprintf(form, sizeof(form), "grant_type=client_credentials&client_id=%s&client_secret=%s",
-				 id, secret);
-		r = it_https(&srv, srv.vtn_port, "POST", "/auth/token", NULL, IT_TLS_DEFAULT,
-					 "application/x-www-form-urlencoded", form);
-		ck_assert_int_eq(r.status, 200);
-		j = json_loads(r.body, 0, NULL);
-		snprintf(bl_token, sizeof(bl_token), "%s",
-				 json_string_value(json_object_get(j, "access_token")));
-		json_decref(j);
-		it_response_free(&r);
+		it_vtn_client(&srv, "--name agg1-bl --role bl --tenant agg1", id, secret);
+		tok = it_vtn_token(&srv, id, secret, NULL);
+		ck_assert_ptr_nonnull(tok);
+		snprintf(bl_token, sizeof(bl_token), "%s", tok);
+		free(tok);
 	}
 	expect_visible(loc, dev.id.lfdi, false, "before any request");
 	ck_assert_msg(!token_sees_in_a1(d1), "BL token sees D1 in A1 before any request");

@@ -38,23 +38,7 @@ static char *sql_value(const char *query);
 static bool
 up_with(const char *extra)
 {
-	const char *why[1] = {"could not prepare"};
-
-	if (!it_prepare(&srv, extra, why))
-	{
-		if (test_pg_conninfo() == NULL)
-		{
-			test_skip("integration", why[0]);
-			return false;
-		}
-		ck_abort_msg("harness setup failed: %s", why[0]);
-	}
-	if (!it_start(&srv))
-	{
-		it_run("cat '%s' >&2", srv.log);
-		ck_abort_msg("dermsd did not become ready");
-	}
-	return true;
+	return it_up(&srv, extra, "integration");
 }
 
 static bool
@@ -365,18 +349,7 @@ sep2_put(const char *cert, const char *path, const char *body)
 static char *
 sql_value(const char *query)
 {
-	char		cmd[2048];
-	char	   *out = calloc(1, 4096);
-	FILE	   *p;
-
-	snprintf(cmd, sizeof(cmd), "psql -qAt '%s' -c \"%s\"", srv.conninfo, query);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	if (fgets(out, 4095, p) == NULL)
-		out[0] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	pclose(p);
-	return out;
+	return it_sql_value(&srv, query);
 }
 
 #define NS "xmlns=\"urn:ieee:std:2030.5:ns\""

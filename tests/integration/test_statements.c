@@ -20,25 +20,11 @@
 
 #include <check.h>
 #include <jansson.h>
-#include <libpq-fe.h>
 
 #include "harness.h"
-#include "server/pki.h"
 #include "tests/suites.h"
 
 static it_server srv;
-
-static void
-db_exec(const char *sql)
-{
-	PGconn	   *c = PQconnectdb(srv.conninfo);
-	PGresult   *r = PQexec(c, sql);
-
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
-				  PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-	PQfinish(c);
-}
 
 /* GET path on the VTN listener as cert: status, body into *body. */
 static long
@@ -80,12 +66,7 @@ write_readings(const char *path)
 
 START_TEST(test_statements_api)
 {
-	static const char *const kinds[] = {"feeders", "markets", "aggregations", "sites", "ders",
-	"enrollments"};
-	const char *why[1] = {"could not prepare"};
 	const char *b = test_build_dir();
-	pki_issued	two;
-	derms_err	err;
 	char		path[256];
 	char	   *body,
 			   *hdr;
@@ -93,34 +74,19 @@ START_TEST(test_statements_api)
 			   *st;
 	long long	id;
 
-	if (!it_prepare(&srv, "[vtn]\nca_file = pki/trust.pem\n", why))
-	{
-		if (test_pg_conninfo() == NULL)
-		{
-			test_skip("statements", why[0]);
-			return;
-		}
-		ck_abort_msg("harness setup failed: %s", why[0]);
-	}
-	ck_assert_int_eq(pki_issue(srv.pki, "aggregator-two", PKI_AGGREGATOR, &two, &err), DERMS_OK);
-	ck_assert_int_eq(it_run("%s/dermsctl -c %s cert register %s --role aggregator --tenant agg2"
-							" >/dev/null", b, srv.conf, two.cert_path), 0);
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		ck_assert_int_eq(it_run("%s/dermsctl -c %s import %s tests/data/fleet/%s.csv >/dev/null",
-								b, srv.conf, kinds[i], kinds[i]), 0);
-	db_exec("INSERT INTO aggregation_members (aggregation_id, der_id, effective_from)"
-			" SELECT g.id, d.id, '2024-06-01Z' FROM aggregations g, der_resources d"
-			" WHERE g.name = 'A1' AND d.external_id IN ('D1', 'D3')");
+	if (!it_setup(&srv, "[vtn]\nca_file = pki/trust.pem\n", "statements"))
+		return;
+	it_sample_fleet(&srv);
+	free(it_sql_value(&srv, "INSERT INTO aggregation_members"
+					  " (aggregation_id, der_id, effective_from)"
+					  " SELECT g.id, d.id, '2024-06-01Z' FROM aggregations g, der_resources d"
+					  " WHERE g.name = 'A1' AND d.external_id IN ('D1', 'D3')"));
 	snprintf(path, sizeof(path), "%s/r.csv", srv.dir);
 	write_readings(path);
 	ck_assert_int_eq(it_run("%s/dermsctl -c %s settle import %s >/dev/null", b, srv.conf, path), 0);
 	ck_assert_int_eq(it_run("%s/dermsctl -c %s settle statement --aggregation RES-1 --day 2024-07-11"
 							" --store >/dev/null", b, srv.conf), 0);
-	if (!it_start(&srv))
-	{
-		it_run("cat '%s' >&2", srv.log);
-		ck_abort_msg("dermsd did not become ready");
-	}
+	it_launch(&srv);
 
 	/* the owner: one statement, with its chart */
 	ck_assert_int_eq(get("aggregator-demo", "/fleet/v1/statements?aggregation=RES-1&day=2024-07-11",

@@ -29,23 +29,7 @@ static it_server srv;
 static bool
 up_with(const char *extra)
 {
-	const char *why[1] = {"could not prepare"};
-
-	if (!it_prepare(&srv, extra, why))
-	{
-		if (test_pg_conninfo() == NULL)
-		{
-			test_skip("vtn_auth", why[0]);
-			return false;
-		}
-		ck_abort_msg("harness setup failed: %s", why[0]);
-	}
-	if (!it_start(&srv))
-	{
-		it_run("cat '%s' >&2", srv.log);
-		ck_abort_msg("dermsd did not become ready");
-	}
-	return true;
+	return it_up(&srv, extra, "vtn_auth");
 }
 
 static void
@@ -56,33 +40,15 @@ teardown(void)
 
 typedef struct client
 {
-	char		id[512];
-	char		secret[512];
+	char		id[IT_VTN_CRED_MAX];
+	char		secret[IT_VTN_CRED_MAX];
 } client;
 
-/* dermsctl vtn client create ...; fills c from its two output lines. */
+/* dermsctl vtn client create ARGS into c. */
 static void
 make_client(const char *args, client *c)
 {
-	char		cmd[2048];
-	char		line[512];
-	FILE	   *p;
-
-	memset(c, 0, sizeof(*c));
-	snprintf(cmd, sizeof(cmd), "%s/dermsctl -c %s vtn client create %s",
-			 test_build_dir(), srv.conf, args);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	while (fgets(line, sizeof(line), p))
-	{
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "client_id=", 10) == 0)
-			snprintf(c->id, sizeof(c->id), "%s", line + 10);
-		else if (strncmp(line, "client_secret=", 14) == 0)
-			snprintf(c->secret, sizeof(c->secret), "%s", line + 14);
-	}
-	ck_assert_int_eq(pclose(p), 0);
-	ck_assert_msg(c->id[0] && c->secret[0], "dermsctl printed no credentials");
+	it_vtn_client(&srv, args, c->id, c->secret);
 }
 
 static it_response
@@ -96,38 +62,15 @@ token_post(const char *body, const char *const *headers)
 static char *
 get_token(const client *c, const char *scope)
 {
-	char		body[2048];
-	it_response r;
-	json_t	   *j;
-	char	   *tok = NULL;
-
-	snprintf(body, sizeof(body),
-			 "grant_type=client_credentials&client_id=%s&client_secret=%s%s%s",
-			 c->id, c->secret, scope ? "&scope=" : "", scope ? scope : "");
-	r = token_post(body, NULL);
-	if (r.status == 200)
-	{
-		j = json_loads(r.body, 0, NULL);
-		ck_assert_ptr_nonnull(j);
-		tok = strdup(json_string_value(json_object_get(j, "access_token")));
-		json_decref(j);
-	}
-	it_response_free(&r);
-	return tok;
+	return it_vtn_token(&srv, c->id, c->secret, scope);
 }
 
 static long
 get_with_token(const char *path, const char *token)
 {
-	char		h[5000];
-	const char *hs[2] = {h, NULL};
-	it_response r;
-	long		st;
+	it_response r = it_bearer(&srv, "GET", path, token, NULL, NULL);
+	long		st = r.status;
 
-	snprintf(h, sizeof(h), "Authorization: Bearer %s", token);
-	r = it_https_h(&srv, srv.vtn_port, "GET", path, NULL, IT_TLS_DEFAULT,
-				   NULL, NULL, hs);
-	st = r.status;
 	it_response_free(&r);
 	return st;
 }

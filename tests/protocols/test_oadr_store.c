@@ -375,6 +375,8 @@ START_TEST(notifications_respect_privacy)
 		arena_destroy(a);
 		return;
 	}
+	/* callbacks are verified by the notify role; here by hand */
+	free(fleet_fx_sql(conn, "UPDATE oadr_callbacks SET state = 'verified' RETURNING 1"));
 	/* an event in P0 (g1, hidden): A1's subscription only, targets cut */
 	snprintf(body, sizeof(body), "{\"programID\":\"%lld\",\"targets\":[\"hidden\",\"g1\"]}",
 			 (long long) prog[0]);
@@ -386,7 +388,8 @@ START_TEST(notifications_respect_privacy)
 				  "%s", err.msg);
 	ck_assert_int_eq(queued, 1);
 	ck_assert_int_eq(oadr_store_commit(conn, a, &err), DERMS_OK);
-	s = fleet_fx_sql(conn, "SELECT url || ' ' || convert_from(body, 'UTF8') FROM notify_outbox");
+	s = fleet_fx_sql(conn, "SELECT url || ' ' || convert_from(body, 'UTF8') FROM notify_outbox"
+					 " WHERE kind = 'openadr'");
 	ck_assert_msg(strncmp(s, "https://a1.example/cb ", 22) == 0, "%s", s);
 	j = json_loads(s + 22, 0, NULL);
 	ck_assert_ptr_nonnull(j);
@@ -411,6 +414,84 @@ START_TEST(notifications_respect_privacy)
 }
 END_TEST
 
+/* the one value of sql, compared with want */
+static void
+expect(const char *sql, const char *want)
+{
+	char	   *v = fleet_fx_sql(conn, sql);
+
+	ck_assert_msg(v != NULL && strcmp(v, want) == 0, "%s: \"%s\", want \"%s\"", sql,
+				  v ? v : "(null)", want);
+	free(v);
+}
+
+/*
+ * A callback not verified holds its notification; a wrong echo leaves it
+ * held; the right echo (JSON or bare) verifies it and queues what was
+ * held; a verification given up leaves it unverified.
+ */
+START_TEST(notifications_held_until_verified)
+{
+	arena	   *a = arena_create(0);
+	oadr_row	row = {0, NULL, 0, NULL, OADR_ROLE_BL, NULL};
+	char		body[160];
+	char		sql[512];
+	derms_err	err;
+	PGresult   *r;
+	int			queued;
+	char	   *box;
+	char	   *ch;
+
+	if (conn == NULL)
+	{
+		arena_destroy(a);
+		return;
+	}
+	/* each subscription's callback is pending, with a VERIFY queued */
+	expect("SELECT string_agg(state, ',') FROM oadr_callbacks", "pending,pending");
+	expect("SELECT count(*) FROM notify_outbox WHERE kind = 'oadr_verify'"
+		   " AND convert_from(body, 'UTF8')::jsonb ->> 'operation' = 'VERIFY'", "2");
+	snprintf(body, sizeof(body), "{\"programID\":\"%lld\",\"targets\":[\"g1\"]}",
+			 (long long) prog[0]);
+	row.body = body;
+	row.parent_id = prog[0];
+	ck_assert_int_eq(oadr_store_begin(conn, a, &operator_bl, &err), DERMS_OK);
+	ck_assert_int_eq(oadr_store_insert(conn, a, OADR_EVENT, &row, &r, &err), DERMS_OK);
+	ck_assert_int_eq(oadr_store_notify(conn, a, OADR_EVENT, "CREATE", r, &queued, &err),
+					 DERMS_OK);
+	ck_assert_int_eq(queued, 1);
+	ck_assert_int_eq(oadr_store_commit(conn, a, &err), DERMS_OK);
+	expect("SELECT count(*) FROM oadr_held", "1");
+	expect("SELECT count(*) FROM notify_outbox WHERE kind = 'openadr'", "0");
+
+	box = fleet_fx_sql(conn, "SELECT k.outbox_id FROM oadr_callbacks k"
+					   " JOIN oadr_held h ON h.callback_id = k.id");
+	ch = fleet_fx_sql(conn, "SELECT k.challenge FROM oadr_callbacks k"
+					  " JOIN oadr_held h ON h.callback_id = k.id");
+	ck_assert_int_eq((int) strlen(ch), 64);
+	snprintf(sql, sizeof(sql), "SELECT oadr_callback_verify(%s, '{\"challenge\":\"x\"}')", box);
+	expect(sql, "the answer did not echo the challenge");
+	expect("SELECT count(*) FROM oadr_held", "1");
+	snprintf(sql, sizeof(sql), "SELECT coalesce(oadr_callback_verify(%s, ' %s\n'), 'ok')", box,
+			 ch);
+	expect(sql, "ok");
+	expect("SELECT count(*) FROM oadr_held", "0");
+	expect("SELECT url FROM notify_outbox WHERE kind = 'openadr'", "https://a1.example/cb");
+	expect("SELECT string_agg(state, ',' ORDER BY id) FROM oadr_callbacks", "verified,pending");
+	/* the other one is given up */
+	free(box);
+	box = fleet_fx_sql(conn, "SELECT outbox_id FROM oadr_callbacks WHERE state = 'pending'");
+	snprintf(sql, sizeof(sql), "SELECT oadr_callback_failed(%s, 'connection refused') IS NOT NULL",
+			 box);
+	expect(sql, "t");
+	expect("SELECT string_agg(state || ':' || coalesce(last_error, ''), ',' ORDER BY id)"
+		   " FROM oadr_callbacks", "verified:,unverified:connection refused");
+	free(box);
+	free(ch);
+	arena_destroy(a);
+}
+END_TEST
+
 Suite *
 oadr_store_suite(void)
 {
@@ -425,6 +506,7 @@ oadr_store_suite(void)
 	tcase_add_test(tc, targets_stripped_and_filters);
 	tcase_add_test(tc, unique_names_and_cascade);
 	tcase_add_test(tc, notifications_respect_privacy);
+	tcase_add_test(tc, notifications_held_until_verified);
 	suite_add_tcase(s, tc);
 	return s;
 }

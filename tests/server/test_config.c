@@ -713,7 +713,7 @@ START_TEST(test_hints)
 	ck_assert_int_eq(config_load_string("x.conf", "[logging]\n", &cfg, &err),
 					 DERMS_EPARSE);
 	ck_assert_str_eq(err.detail, "sections: database, sep2, vtn, admin, "
-					 "http, dispatch, notify, supervisor, log");
+					 "http, dispatch, notify, mqtt, supervisor, log");
 
 	ck_assert_int_eq(config_load_string("x.conf", "[log]\nlevel = x\n",
 										&cfg, &err), DERMS_EPARSE);
@@ -987,7 +987,7 @@ START_TEST(test_table_names)
 		for (size_t j = 0; j < n; j++)
 			ck_assert_str_ne(config_setting_name(j), name);
 	}
-	ck_assert_uint_eq(n, 53);
+	ck_assert_uint_eq(n, 65);
 	ck_assert_ptr_null(config_setting_name(n + 1000));
 }
 END_TEST

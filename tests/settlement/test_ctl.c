@@ -6,50 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
+#include "tests/settlement/helpers.h"
 #include "tests/suites.h"
-
-/* Run "dermsctl settle ARGS" in dir; stdout and stderr into out and errb. */
-static int
-run_settle(const char *dir, const char *args, char *out, size_t outsz,
-		   char *errb, size_t errsz)
-{
-	char		cmd[2048];
-	char		errpath[512];
-	FILE	   *p;
-	FILE	   *e;
-	size_t		n;
-	int			st;
-
-	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
-	snprintf(cmd, sizeof(cmd), "cd %s && \"%s/dermsctl\" settle %s 2>stderr",
-			 dir, test_build_dir(), args);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	n = fread(out, 1, outsz - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	e = fopen(errpath, "r");
-	ck_assert_ptr_nonnull(e);
-	n = fread(errb, 1, errsz - 1, e);
-	errb[n] = '\0';
-	fclose(e);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void
-write_file(const char *dir, const char *name, const char *text)
-{
-	char		path[512];
-	FILE	   *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /* Two resources, 2024-07-01 .. 07-15 PDT hourly, level 10 + hour / 4 (B one
  * more); A drops to 2 kWh during the 14:00-16:00 event on 07-15, and B's
@@ -80,14 +39,14 @@ make_inputs(void)
 						"AB"[r], day, hour, v);
 			}
 	fclose(f);
-	write_file(dir, "bad.csv",
+	settle_test_write(dir, "bad.csv",
 			   "resource,interval_start,interval_minutes,kwh\n"
 			   "A,2024-07-01T00:00:00Z,60,1\n"
 			   "A,2024-07-01T01:00:00Z,60,one\n");
-	write_file(dir, "instr.csv",
+	settle_test_write(dir, "instr.csv",
 			   "resource,interval_start,interval_minutes,kwh\n"
 			   "A,2024-07-15T14:00-07:00,60,10\n");
-	write_file(dir, "prices.csv",
+	settle_test_write(dir, "prices.csv",
 			   "interval_start,interval_minutes,price_per_mwh\n"
 			   "2024-07-15T21:00:00Z,60,50\n"
 			   "2024-07-15T22:00:00Z,60,80\n");
@@ -104,7 +63,7 @@ START_TEST(test_end_to_end)
 	int			rc;
 	int			lines = 0;
 
-	rc = run_settle(dir, "baseline --method caiso-10in10 --input r.csv" EVENT,
+	rc = settle_test_ctl(dir, "", "baseline --method caiso-10in10 --input r.csv" EVENT,
 					out, sizeof(out), errb, sizeof(errb));
 	ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
 	ck_assert_str_eq(errb, "");
@@ -121,7 +80,7 @@ START_TEST(test_end_to_end)
 	ck_assert_ptr_nonnull(strstr(out,
 								 "*total*,2024-07-15T21:00:00Z,2024-07-15T14:00:00-07:00,28.000000,0.000000,28.000000,16.500000,11.500000,,,,,,,estimated\n"));
 
-	rc = run_settle(dir, "baseline --method caiso-10in10 --input r.csv --instruction instr.csv --prices prices.csv" EVENT,
+	rc = settle_test_ctl(dir, "", "baseline --method caiso-10in10 --input r.csv --instruction instr.csv --prices prices.csv" EVENT,
 					out, sizeof(out), errb, sizeof(errb));
 	ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
 	ck_assert_ptr_nonnull(strstr(out,
@@ -161,7 +120,7 @@ START_TEST(test_bad_runs)
 	char		errb[4096];
 	int			rc;
 
-	rc = run_settle(dir, bad_runs[_i].args, out, sizeof(out), errb, sizeof(errb));
+	rc = settle_test_ctl(dir, "", bad_runs[_i].args, out, sizeof(out), errb, sizeof(errb));
 	ck_assert_int_eq(rc, 2);
 	ck_assert_str_eq(out, "");
 	ck_assert_msg(strstr(errb, bad_runs[_i].want) != NULL, "got \"%s\", want \"%s\"",

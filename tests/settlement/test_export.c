@@ -27,85 +27,11 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#include "server/migrate.h"
 #include "settlement/tz.h"
+#include "tests/settlement/helpers.h"
 #include "tests/suites.h"
 
 #define NFILES_CAISO 5
-
-/* Run "dermsctl [pre] settle ARGS" in dir; stdout and stderr into out
- * and errb; returns the exit code. */
-static int
-run_export(const char *dir, const char *pre, const char *args, char *out,
-		   size_t outsz, char *errb, size_t errsz)
-{
-	char		cmd[4096];
-	char		errpath[512];
-	FILE	   *p;
-	FILE	   *e;
-	size_t		n;
-	int			st;
-
-	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
-	snprintf(cmd, sizeof(cmd), "cd %s && \"%s/dermsctl\" %s settle %s 2>stderr",
-			 dir, test_build_dir(), pre, args);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	n = fread(out, 1, outsz - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	e = fopen(errpath, "r");
-	ck_assert_ptr_nonnull(e);
-	n = fread(errb, 1, errsz - 1, e);
-	errb[n] = '\0';
-	fclose(e);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void
-write_text(const char *dir, const char *name, const char *text)
-{
-	char		path[512];
-	FILE	   *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-/* new; NULL when absent */
-static char *
-slurp(const char *dir, const char *name, size_t *len)
-{
-	char		path[1024];
-	FILE	   *f;
-	char	   *buf;
-	long		n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t) n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(fread(buf, 1, (size_t) n, f), (size_t) n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len != NULL)
-		*len = (size_t) n;
-	return buf;
-}
-
-static int64_t
-wh_at(int r, int64_t t)
-{
-	return 1 + r + (t / 300) % 7;
-}
 
 /*
  * nres resources "R1".. with 5-minute readings over local days day - 1
@@ -132,7 +58,7 @@ write_readings(const char *dir, const char *name, const char *zone,
 		for (int64_t t = t0; t < t1; t += 300)
 		{
 			char		ts[SETTLE_TIME_STRMAX];
-			int64_t		wh = wh_at(r, t);
+			int64_t		wh = settle_test_wh(r, t);
 
 			if (r == 1 && t >= skip_from && t < skip_from + 300 * skip_n)
 				continue;
@@ -197,8 +123,8 @@ assert_same_files(const char *a, const char *b, const char *day)
 				   *y;
 
 		snprintf(name, sizeof(name), "caiso_AGG1_%s%s", day, caiso_files[i]);
-		x = slurp(a, name, &la);
-		y = slurp(b, name, &lb);
+		x = settle_test_slurp(a, name, &la);
+		y = settle_test_slurp(b, name, &lb);
 		ck_assert_msg(x != NULL && y != NULL, "%s missing", name);
 		ck_assert_msg(la == lb && memcmp(x, y, la) == 0, "%s differs", name);
 		free(x);
@@ -247,18 +173,18 @@ START_TEST(test_caiso_layout)
 
 	ck_assert_ptr_nonnull(dir);
 	write_readings(dir, "r.csv", "America/Los_Angeles", day, 3, 0, 0);
-	write_text(dir, "m.csv", "aggregation,resource\nAGG1,R1\nAGG1,R3\nAGG2,R2\n");
+	settle_test_write(dir, "m.csv", "aggregation,resource\nAGG1,R1\nAGG1,R3\nAGG2,R2\n");
 	ck_assert_int_eq(mkdir(strcat(strcpy(args, dir), "/out"), 0755), 0);
 	snprintf(args, sizeof(args), "export --iso caiso --aggregation AGG1 --day %s "
 			 "--input r.csv --members m.csv --out out", dst_days[_i].day);
-	rc = run_export(dir, "", args, out, sizeof(out), errb, sizeof(errb));
+	rc = settle_test_ctl(dir, "", args, out, sizeof(out), errb, sizeof(errb));
 	ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
 	ck_assert_ptr_nonnull(strstr(errb, "no audit record written"));
 	ck_assert_ptr_nonnull(strstr(out, "exported iso=caiso aggregation=AGG1"));
 	snprintf(args, sizeof(args), "%s/out", dir);
 	ck_assert_int_eq(count_files(args), NFILES_CAISO);
 	snprintf(name, sizeof(name), "caiso_AGG1_%s.mris-sqmd.csv", dst_days[_i].day);
-	csv = slurp(args, name, NULL);
+	csv = settle_test_slurp(args, name, NULL);
 	ck_assert_ptr_nonnull(csv);
 	ck_assert_msg(strncmp(csv, "RESOURCE_ID,MEASUREMENT_TYPE,UOM,INTERVAL_LENGTH,"
 						  "TRADE_DATE,INTERVAL_NUM,INTERVAL_END_GMT,"
@@ -272,7 +198,7 @@ START_TEST(test_caiso_layout)
 	t = settle_tz_day_start(day);
 	snprintf(want, sizeof(want), "AGG1,LOAD,MWH,5,%s,1,", dst_days[_i].day);
 	ck_assert_ptr_nonnull(strstr(csv, want));
-	snprintf(want, sizeof(want), ",0.%06d,N\n", (int) (wh_at(0, t) + wh_at(2, t)));
+	snprintf(want, sizeof(want), ",0.%06d,N\n", (int) (settle_test_wh(0, t) + settle_test_wh(2, t)));
 	ck_assert_msg(strstr(csv, want) != NULL, "want %s", want);
 	free(csv);
 	free(dir);
@@ -297,11 +223,11 @@ START_TEST(test_pjm_layout)
 	ck_assert_int_eq(mkdir(args, 0755), 0);
 	snprintf(args, sizeof(args), "export --iso pjm --aggregation AGG1 --day %s "
 			 "--input r.csv --resources R2,R1 --out out", dst_days[_i].day);
-	rc = run_export(dir, "", args, out, sizeof(out), errb, sizeof(errb));
+	rc = settle_test_ctl(dir, "", args, out, sizeof(out), errb, sizeof(errb));
 	ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
 	snprintf(args, sizeof(args), "%s/out", dir);
 	snprintf(name, sizeof(name), "pjm_AGG1_%s.pjm-hourly.csv", dst_days[_i].day);
-	csv = slurp(args, name, NULL);
+	csv = settle_test_slurp(args, name, NULL);
 	ck_assert_ptr_nonnull(csv);
 	ck_assert_int_eq(count_lines(csv, "\nA,AGG1,,"), dst_days[_i].pjm_rows);
 	ck_assert_int_eq(count_lines(csv, "\nR,AGG1,R1,"), dst_days[_i].pjm_rows);
@@ -331,7 +257,7 @@ START_TEST(test_pjm_layout)
 		ck_assert_int_eq(settle_tz_use("America/New_York", &err), DERMS_OK);
 		t0 = settle_tz_day_start(day);
 		for (int k = 0; k < 12; k++)
-			wh += wh_at(0, t0 + 300 * k) + wh_at(1, t0 + 300 * k);
+			wh += settle_test_wh(0, t0 + 300 * k) + settle_test_wh(1, t0 + 300 * k);
 		const char *line = strstr(csv, "\nA,AGG1,,") + 1;
 		const char *eol = strchr(line, '\n') + 1;
 
@@ -435,12 +361,12 @@ START_TEST(test_espi_valid)
 	write_readings(dir, "r.csv", "America/Los_Angeles", day, 2,
 				   settle_tz_day_start(day) + 3600, 2);
 	outdir = subdir(dir, "out");
-	rc = run_export(dir, "", "export --iso caiso --aggregation AGG1 --day 2024-11-03 "
+	rc = settle_test_ctl(dir, "", "export --iso caiso --aggregation AGG1 --day 2024-11-03 "
 					"--input r.csv --out out --allow-estimated --method mbma "
 					"--event 2024-11-03T14:00-08:00/2024-11-03T15:00-08:00",
 					out, sizeof(out), errb, sizeof(errb));
 	ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
-	feed = slurp(outdir, "caiso_AGG1_2024-11-03.espi.xml", &len);
+	feed = settle_test_slurp(outdir, "caiso_AGG1_2024-11-03.espi.xml", &len);
 	ck_assert_ptr_nonnull(feed);
 	/* 2 usage points + the aggregation, 300 readings each */
 	ck_assert_int_eq(count_lines(feed, "<IntervalReading>"), 3 * 300);
@@ -453,7 +379,7 @@ START_TEST(test_espi_valid)
 	rc = xmllint(xsd, path);
 	ck_assert_msg(rc == 0, "xmllint failed (%d); see %s.log", rc, path);
 	/* the check can fail: an IntervalReading with its value first */
-	write_text(docs, "bad.xml",
+	settle_test_write(docs, "bad.xml",
 			   "<IntervalBlock xmlns=\"http://naesb.org/espi\"><IntervalReading>"
 			   "<value>1</value><timePeriod><duration>300</duration>"
 			   "<start>0</start></timePeriod></IntervalReading></IntervalBlock>\n");
@@ -498,13 +424,13 @@ START_TEST(test_totals_sum_of_members)
 
 	ck_assert_ptr_nonnull(dir);
 	write_readings(dir, "r.csv", "America/Los_Angeles", day, 4, 0, 0);
-	write_text(dir, "m.csv", "aggregation,resource\nAGG1,R4\nAGG1,R1\nAGG1,R2\nAGGX,R3\n");
+	settle_test_write(dir, "m.csv", "aggregation,resource\nAGG1,R4\nAGG1,R1\nAGG1,R2\nAGGX,R3\n");
 	outdir = subdir(dir, "out");
-	rc = run_export(dir, "", "export --iso caiso --aggregation AGG1 --day 2024-07-17 "
+	rc = settle_test_ctl(dir, "", "export --iso caiso --aggregation AGG1 --day 2024-07-17 "
 					"--input r.csv --members m.csv --out out",
 					out, sizeof(out), errb, sizeof(errb));
 	ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
-	csv = slurp(outdir, "caiso_AGG1_2024-07-17.intervals.csv", NULL);
+	csv = settle_test_slurp(outdir, "caiso_AGG1_2024-07-17.intervals.csv", NULL);
 	ck_assert_ptr_nonnull(csv);
 	f = fmemopen(csv, strlen(csv), "r");
 	ck_assert_ptr_nonnull(f);
@@ -535,7 +461,7 @@ START_TEST(test_totals_sum_of_members)
 	for (int k = 0; k < 288; k++)
 		ck_assert_msg(agg[k] == sum[k] && agg[k] > 0, "interval %d: %ld != %ld", k,
 					  (long) agg[k], (long) sum[k]);
-	man = slurp(outdir, "caiso_AGG1_2024-07-17.manifest.json", NULL);
+	man = settle_test_slurp(outdir, "caiso_AGG1_2024-07-17.manifest.json", NULL);
 	ck_assert_ptr_nonnull(man);
 	snprintf(line, sizeof(line), "\"totals\":{\"aggregation\":{\"kwh\":%ld.%03ld,",
 			 (long) (total / 1000), (long) (total % 1000));
@@ -563,8 +489,8 @@ START_TEST(test_reproducible)
 
 	ck_assert_ptr_nonnull(dir);
 	write_readings(dir, "r.csv", "America/Los_Angeles", day, 3, 0, 0);
-	write_text(dir, "m.csv", "aggregation,resource\nAGG1,R1\nAGG1,R2\nAGG1,R3\n");
-	write_text(dir, "p.csv", "interval_start,interval_minutes,price_per_mwh\n"
+	settle_test_write(dir, "m.csv", "aggregation,resource\nAGG1,R1\nAGG1,R2\nAGG1,R3\n");
+	settle_test_write(dir, "p.csv", "interval_start,interval_minutes,price_per_mwh\n"
 			   "2024-11-03T14:00-08:00,60,42.5\n");
 	a = subdir(dir, "a");
 	b = subdir(dir, "b");
@@ -575,7 +501,7 @@ START_TEST(test_reproducible)
 				 "--day 2024-11-03 --input r.csv --members m.csv --prices p.csv "
 				 "--method mbma --event 2024-11-03T14:00-08:00/2024-11-03T15:00-08:00 "
 				 "--out %s", i ? "b" : "a");
-		rc = run_export(dir, "", args, out, sizeof(out), errb, sizeof(errb));
+		rc = settle_test_ctl(dir, "", args, out, sizeof(out), errb, sizeof(errb));
 		ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
 	}
 	assert_same_files(a, b, "2024-11-03");
@@ -586,12 +512,12 @@ START_TEST(test_reproducible)
 			 "--day 2024-11-03 --input other/r.csv --members other/m.csv "
 			 "--prices other/p.csv --method mbma "
 			 "--event 2024-11-03T14:00-08:00/2024-11-03T15:00-08:00 --out other");
-	rc = run_export(dir, "", args, out, sizeof(out), errb, sizeof(errb));
+	rc = settle_test_ctl(dir, "", args, out, sizeof(out), errb, sizeof(errb));
 	ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
 	assert_same_files(a, other, "2024-11-03");
 	/* the event shows up: baseline, delivered, price and value */
 	{
-		char	   *csv = slurp(a, "caiso_AGG1_2024-11-03.intervals.csv", NULL);
+		char	   *csv = settle_test_slurp(a, "caiso_AGG1_2024-11-03.intervals.csv", NULL);
 
 		ck_assert_ptr_nonnull(csv);
 		ck_assert_ptr_nonnull(strstr(csv, ",2024-11-03T22:00:00Z,2024-11-03T22:05:00Z,"));
@@ -628,24 +554,24 @@ START_TEST(test_estimated_then_actual)
 	write_readings(dir, "r.csv", "America/Los_Angeles", day, 2,
 				   settle_tz_day_start(day) + 7 * 3600, 3);
 	outdir = subdir(dir, "out");
-	rc = run_export(dir, "", args, out, sizeof(out), errb, sizeof(errb));
+	rc = settle_test_ctl(dir, "", args, out, sizeof(out), errb, sizeof(errb));
 	ck_assert_int_eq(rc, 2);
 	ck_assert_str_eq(out, "");
 	ck_assert_msg(strstr(errb, "3 member intervals of aggregation \"AGG1\" on 2024-03-10 are estimated") != NULL, "%s", errb);
 	ck_assert_ptr_nonnull(strstr(errb, "--allow-estimated"));
 	ck_assert_int_eq(count_files(outdir), 0);
 
-	rc = run_export(dir, "", "export --iso caiso --aggregation AGG1 --day 2024-03-10 "
+	rc = settle_test_ctl(dir, "", "export --iso caiso --aggregation AGG1 --day 2024-03-10 "
 					"--input r.csv --out out --allow-estimated",
 					out, sizeof(out), errb, sizeof(errb));
 	ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
 	ck_assert_ptr_nonnull(strstr(out, " estimated=3 "));
-	csv = slurp(outdir, "caiso_AGG1_2024-03-10.mris-sqmd.csv", NULL);
+	csv = settle_test_slurp(outdir, "caiso_AGG1_2024-03-10.mris-sqmd.csv", NULL);
 	ck_assert_ptr_nonnull(csv);
 	ck_assert_int_eq(count_lines(csv, ",Y\n"), 3);
 	ck_assert_ptr_nonnull(strstr(csv, ",2024-03-10T15:05:00Z,2024-03-10T08:05:00-07:00,"));
 	free(csv);
-	man = slurp(outdir, "caiso_AGG1_2024-03-10.manifest.json", NULL);
+	man = settle_test_slurp(outdir, "caiso_AGG1_2024-03-10.manifest.json", NULL);
 	ck_assert_ptr_nonnull(man);
 	ck_assert_ptr_nonnull(strstr(man, "\"estimated\":{\"count\":3,\"allowed\":true,"));
 	ck_assert_ptr_nonnull(strstr(man, "{\"resource\":\"R2\",\"interval_start_utc\":\"2024-03-10T15:00:00Z\"}"));
@@ -654,16 +580,16 @@ START_TEST(test_estimated_then_actual)
 
 	/* the actual data arrives: re-export replaces every file */
 	write_readings(dir, "r.csv", "America/Los_Angeles", day, 2, 0, 0);
-	rc = run_export(dir, "", args, out, sizeof(out), errb, sizeof(errb));
+	rc = settle_test_ctl(dir, "", args, out, sizeof(out), errb, sizeof(errb));
 	ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
 	ck_assert_ptr_nonnull(strstr(out, " estimated=0 "));
 	ck_assert_int_eq(count_files(outdir), NFILES_CAISO);
-	csv = slurp(outdir, "caiso_AGG1_2024-03-10.mris-sqmd.csv", NULL);
+	csv = settle_test_slurp(outdir, "caiso_AGG1_2024-03-10.mris-sqmd.csv", NULL);
 	ck_assert_int_eq(count_lines(csv, ",Y\n"), 0);
 	ck_assert_int_eq(count_lines(csv, ",N\n"), 276);
 	free(csv);
 	ref = subdir(dir, "ref");
-	rc = run_export(dir, "", "export --iso caiso --aggregation AGG1 --day 2024-03-10 "
+	rc = settle_test_ctl(dir, "", "export --iso caiso --aggregation AGG1 --day 2024-03-10 "
 					"--input r.csv --out ref", out, sizeof(out), errb, sizeof(errb));
 	ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
 	assert_same_files(outdir, ref, "2024-03-10");
@@ -722,12 +648,12 @@ START_TEST(test_bad_exports)
 	ck_assert_ptr_nonnull(dir);
 	write_readings(dir, "r.csv", "America/Los_Angeles",
 				   settle_days_from_civil(2024, 11, 3), 2, 0, 0);
-	write_text(dir, "m.csv", "aggregation,resource\nAGG1,R1\nAGG1,R2\n");
-	write_text(dir, "ooo.csv", "resource,interval_start,interval_minutes,kwh\n"
+	settle_test_write(dir, "m.csv", "aggregation,resource\nAGG1,R1\nAGG1,R2\n");
+	settle_test_write(dir, "ooo.csv", "resource,interval_start,interval_minutes,kwh\n"
 			   "R1,2024-11-03T08:05:00Z,5,1\nR1,2024-11-03T08:00:00Z,5,1\n");
 	outdir = subdir(dir, "out");
 	snprintf(args, sizeof(args), "export %s", bad_exports[_i].args);
-	rc = run_export(dir, "", args, out, sizeof(out), errb, sizeof(errb));
+	rc = settle_test_ctl(dir, "", args, out, sizeof(out), errb, sizeof(errb));
 	ck_assert_int_eq(rc, 2);
 	ck_assert_str_eq(out, "");
 	ck_assert_msg(strstr(errb, bad_exports[_i].want) != NULL, "got \"%s\", want \"%s\"",
@@ -754,7 +680,6 @@ START_TEST(test_audit)
 	const char *params[1];
 	PGconn	   *c;
 	PGresult   *r;
-	derms_err	err;
 	int			rc;
 
 	if (ci == NULL)
@@ -762,15 +687,13 @@ START_TEST(test_audit)
 		test_skip("settle_export audit", "DERMS_TEST_PG not set");
 		return;
 	}
-	c = PQconnectdb(ci);
-	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
-	ck_assert_msg(migrate_apply(c, "schema", NULL, &err) == DERMS_OK, "migrate: %s", err.msg);
+	c = settle_test_db();
 	dir = test_mkdtemp("settle-x");
 	write_readings(dir, "r.csv", "America/New_York",
 				   settle_days_from_civil(2024, 11, 3), 2, 0, 0);
 	free(subdir(dir, "out"));
 	snprintf(pre, sizeof(pre), "--db '%s'", ci);
-	rc = run_export(dir, pre, "export --iso pjm --aggregation AUD1 --day 2024-11-03 "
+	rc = settle_test_ctl(dir, pre, "export --iso pjm --aggregation AUD1 --day 2024-11-03 "
 					"--input r.csv --out out", out, sizeof(out), errb, sizeof(errb));
 	ck_assert_msg(rc == 0, "rc %d: %s", rc, errb);
 	ck_assert_ptr_null(strstr(errb, "no audit record"));
@@ -931,8 +854,8 @@ START_TEST(test_kill9)
 				temps += strstr(de->d_name, ".tmp.") != NULL;
 				continue;
 			}
-			a = slurp(kd, de->d_name, &la);
-			b = slurp(ref, de->d_name, &lb);
+			a = settle_test_slurp(kd, de->d_name, &la);
+			b = settle_test_slurp(ref, de->d_name, &lb);
 			ck_assert_msg(b != NULL, "unexpected file %s", de->d_name);
 			ck_assert_msg(a != NULL && la == lb && memcmp(a, b, la) == 0,
 						  "iteration %d (kill after %d ms): %s is partial",
@@ -944,7 +867,7 @@ START_TEST(test_kill9)
 		closedir(d);
 		/* the manifest is written last: with it, every file is there */
 		{
-			char	   *m = slurp(kd, "caiso_AGG1_2024-11-03.manifest.json", NULL);
+			char	   *m = settle_test_slurp(kd, "caiso_AGG1_2024-11-03.manifest.json", NULL);
 
 			if (m != NULL)
 				ck_assert_int_eq(present, NFILES_CAISO);

@@ -23,13 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
 
-#include "server/migrate.h"
 #include "settlement/tz.h"
+#include "tests/settlement/helpers.h"
 #include "tests/suites.h"
 
 #define DAY "2024-11-03"
@@ -39,38 +38,10 @@ static int
 settle(const char *dir, const char *args, char *out, size_t outsz, char *errb,
 	   size_t errsz)
 {
-	char		cmd[4096];
-	char		errpath[512];
-	FILE	   *p;
-	FILE	   *e;
-	size_t		n;
-	int			st;
+	char		pre[1024];
 
-	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
-	snprintf(cmd, sizeof(cmd), "cd %s && \"%s/dermsctl\" --db '%s' settle %s 2>stderr",
-			 dir, test_build_dir(), test_pg_conninfo(), args);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	n = fread(out, 1, outsz - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	e = fopen(errpath, "r");
-	ck_assert_ptr_nonnull(e);
-	n = fread(errb, 1, errsz - 1, e);
-	errb[n] = '\0';
-	fclose(e);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static PGconn *
-db(void)
-{
-	PGconn	   *c = PQconnectdb(test_pg_conninfo());
-	derms_err	err;
-
-	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
-	ck_assert_msg(migrate_apply(c, "schema", NULL, &err) == DERMS_OK, "migrate: %s", err.msg);
-	return c;
+	snprintf(pre, sizeof(pre), "--db '%s'", test_pg_conninfo());
+	return settle_test_ctl(dir, pre, args, out, outsz, errb, errsz);
 }
 
 static void
@@ -120,12 +91,6 @@ fleet(PGconn *c, const char *px)
 	sql(c, q);
 }
 
-static int64_t
-wh_at(int r, int64_t t)
-{
-	return 1 + r + (t / 300) % 7;
-}
-
 /* Readings of PX-D1..3 for local days 11-02..11-04, skipping r == skip_r
  * over [skip_from, skip_from + 300 * skip_n), bumping one of D1 by bump. */
 static void
@@ -146,7 +111,7 @@ readings(const char *dir, const char *name, const char *px, int skip_r,
 		for (int64_t t = settle_tz_day_start(day - 1); t < settle_tz_day_start(day + 2); t += 300)
 		{
 			char		ts[SETTLE_TIME_STRMAX];
-			int64_t		wh = wh_at(r, t);
+			int64_t		wh = settle_test_wh(r, t);
 
 			if (r == skip_r && t >= skip_from && t < skip_from + 300 * skip_n)
 				continue;
@@ -160,32 +125,12 @@ readings(const char *dir, const char *name, const char *px, int skip_r,
 }
 
 static char *
-slurp(const char *path)
-{
-	FILE	   *f = fopen(path, "rb");
-	char	   *buf;
-	long		n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t) n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(fread(buf, 1, (size_t) n, f), (size_t) n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static char *
 file_in(const char *dir, const char *sub, const char *px, const char *suffix)
 {
 	char		path[1024];
 
 	snprintf(path, sizeof(path), "%s/%s/caiso_%s-AGG_" DAY "%s", dir, sub, px, suffix);
-	return slurp(path);
+	return settle_test_slurp(NULL, path, NULL);
 }
 
 static bool
@@ -211,7 +156,7 @@ START_TEST(test_import_bad_rows)
 
 	if (skip_without_db("settle_store import"))
 		return;
-	c = db();
+	c = settle_test_db();
 	fleet(c, "ib");
 	dir = test_mkdtemp("settle-store");
 	snprintf(path, sizeof(path), "%s/bad.csv", dir);
@@ -263,7 +208,7 @@ START_TEST(test_import_export_versions)
 
 	if (skip_without_db("settle_store export"))
 		return;
-	c = db();
+	c = settle_test_db();
 	fleet(c, "ie");
 	dir = test_mkdtemp("settle-store");
 	readings(dir, "r.csv", "ie", -1, 0, 0, 0);
@@ -343,7 +288,7 @@ START_TEST(test_estimated_then_actual)
 
 	if (skip_without_db("settle_store estimated"))
 		return;
-	c = db();
+	c = settle_test_db();
 	fleet(c, "ea");
 	dir = test_mkdtemp("settle-store");
 	readings(dir, "gap.csv", "ea", 1, gap, 6, 0);
@@ -404,7 +349,7 @@ START_TEST(test_instructions_and_sweep)
 
 	if (skip_without_db("settle_store instructions"))
 		return;
-	c = db();
+	c = settle_test_db();
 	fleet(c, "in");
 	dir = test_mkdtemp("settle-store");
 	readings(dir, "r.csv", "in", -1, 0, 0, 0);
@@ -478,7 +423,7 @@ START_TEST(test_statements)
 
 	if (skip_without_db("settle_store statements"))
 		return;
-	c = db();
+	c = settle_test_db();
 	fleet(c, "sm");
 	dir = test_mkdtemp("settle-store");
 	readings(dir, "r.csv", "sm", -1, 0, 0, 0);
@@ -515,7 +460,7 @@ START_TEST(test_statements)
 		char		path[1024];
 
 		snprintf(path, sizeof(path), "%s/o/shown.svg", dir);
-		x = slurp(path);
+		x = settle_test_slurp(NULL, path, NULL);
 		ck_assert_ptr_nonnull(x);
 		ck_assert_ptr_nonnull(strstr(x, "<svg "));
 		free(x);
@@ -559,7 +504,7 @@ START_TEST(test_nyiso_hourly)
 	ck_assert_int_eq(pclose(p), 0);
 	(void) errb;
 	snprintf(path, sizeof(path), "%s/o/nyiso_NY1_" DAY ".nyiso-hourly.csv", dir);
-	x = slurp(path);
+	x = settle_test_slurp(NULL, path, NULL);
 	ck_assert_ptr_nonnull(x);
 	ck_assert(strncmp(x, "record,aggregation_id,resource_id,trade_date,hour_beginning,"
 					  "repeated_hour,interval_begin_ept,interval_begin_utc,mwh,estimated\n",
